@@ -1,0 +1,39 @@
+"""What an agent is: a name, a prompt, a tool allow-list and the LoRA adapter that backs it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A specialised agent; the graph turns it into a node, the trainer into training rows."""
+
+    name: str
+    """Node name, handoff target (`transfer_to_<name>`) and default adapter name."""
+    description: str
+    """One line the router reads to decide when to hand work to this agent."""
+    system_prompt: str
+    tools: Sequence[BaseTool] = ()
+    """The allow-list: the only tools this agent may run."""
+    adapter: str | None = None
+    """Served LoRA adapter name; None means the agent's own name."""
+    needs_approval: frozenset[str] = field(default_factory=frozenset)
+    """Tools that interrupt the run for a person's approval before they run."""
+
+    @property
+    def adapter_name(self) -> str:
+        """The `model=` name this agent sends to the server."""
+        return self.adapter or self.name
+
+    def openai_tools(self) -> list[dict]:
+        """The agent's tools as OpenAI function schemas, exactly as sent to the server and trained on."""
+        return [convert_to_openai_tool(tool) for tool in self.tools]
+
+    def tool(self, name: str) -> BaseTool | None:
+        """The allowed tool called `name`, or None when it is not on this agent's allow-list."""
+        return next((tool for tool in self.tools if tool.name == name), None)

@@ -1,0 +1,110 @@
+"""agentgraph's configuration: one typed object, read from `agentgraph.toml` and `AGENTGRAPH_*` variables.
+
+Precedence (highest first): keyword arguments, environment (`AGENTGRAPH_DATABASE_URL`,
+`AGENTGRAPH_SERVER__URLS='["http://gpu:8000/v1"]'`, nested fields joined by `__`), the TOML file
+(`./agentgraph.toml`, or the file named by `AGENTGRAPH_CONFIG`), then the defaults below.
+This module is the only place that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_cache_dir() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "agentgraph"
+
+
+class ServerSettings(BaseModel):
+    """Where the OpenAI-compatible vLLM server(s) listen and how agentgraph starts one."""
+
+    urls: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8765/v1"],
+        description="Base URLs of the vLLM servers, tried in order (failover).",
+    )
+    api_key: str = "EMPTY"
+    host: str = "127.0.0.1"
+    port: int = 8765
+    request_timeout_s: float = 120.0
+    max_retries: int = 2
+    startup_timeout_s: float = 900.0
+    max_loras: int = 4
+    max_lora_rank: int = 8
+    max_model_len: int = 2048
+    kv_cache_gib: int = 2
+    extra_args: list[str] = Field(default_factory=list, description="Extra vLLM command-line arguments.")
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".agentgraph" / "server",
+        description="Where `agentgraph serve` writes its pid, URL and log.",
+    )
+
+
+class ModelSettings(BaseModel):
+    """Which base model profile to use and where prepared models are cached."""
+
+    profile: str = "gemma3-270m-cpu"
+    cache_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
+    path: Path | None = Field(
+        default=None, description="A prepared HF model folder; overrides the profile's own preparation."
+    )
+
+
+class GraphSettings(BaseModel):
+    """Limits and fallbacks of the multi-agent graph."""
+
+    max_handoffs: int = 6
+    max_tool_rounds: int = 4
+    fallback_to_base: bool = True
+
+
+class Settings(BaseSettings):
+    """All of agentgraph's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTGRAPH_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / '.agentgraph' / 'agentgraph.db'}",
+        description="SQLAlchemy URL of the checkpoint and memory store.",
+    )
+    registry_path: Path = Field(
+        default=PROJECT_ROOT / "adapters" / "registry.toml",
+        description="The adapter registry (which agent uses which LoRA adapter).",
+    )
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("AGENTGRAPH_CONFIG", "agentgraph.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

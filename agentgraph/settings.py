@@ -12,7 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,6 +70,24 @@ class GraphSettings(BaseModel):
     fallback_to_base: bool = True
 
 
+class RetrievalSettings(BaseModel):
+    """The document index of the retrieval agent: collection, chunking, search depth and input limits."""
+
+    collection: str = Field(default="default", description="Collection that `ingest` and `search` use.")
+    top_k: int = Field(default=3, ge=1, description="Passages the `search` tool returns.")
+    max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused by `ingest`.")
+    chunk_size: int = Field(default=400, ge=50, description="Target chunk length in characters (a few sentences).")
+    chunk_overlap: int = Field(default=80, ge=0, description="Characters shared by neighbouring chunks.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank fusion constant.")
+    candidates: int = Field(default=20, ge=1, description="Candidates taken from each of BM25 and dense search.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> RetrievalSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("retrieval.chunk_overlap must be smaller than retrieval.chunk_size")
+        return self
+
+
 class Settings(BaseSettings):
     """All of agentgraph's settings."""
 
@@ -90,6 +108,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
     @classmethod
     def settings_customise_sources(

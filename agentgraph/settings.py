@@ -65,9 +65,10 @@ class ModelSettings(BaseModel):
 class GraphSettings(BaseModel):
     """Limits and fallbacks of the multi-agent graph."""
 
-    max_handoffs: int = 6
-    max_tool_rounds: int = 4
-    fallback_to_base: bool = True
+    max_handoffs: int = Field(default=6, ge=1, description="Handoffs the router may make for one question.")
+    max_tool_rounds: int = Field(default=4, ge=0, description="Tool-calling rounds an agent may make for one task.")
+    fallback_to_base: bool = Field(default=True, description="Use the base model when an agent's adapter is not served.")
+    router_retries: int = Field(default=1, ge=0, description="Retries when the router gives no valid handoff.")
 
 
 class RetrievalSettings(BaseModel):

@@ -136,6 +136,14 @@ def is_busy_error(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
+def is_retryable(exc: BaseException) -> bool:
+    """Whether retrying the whole transaction may succeed: SQLite busy, or a PostgreSQL
+    serialization failure or deadlock."""
+    if is_busy_error(exc):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
+
+
 def _backoff(attempt: int) -> float:
     return min(2.0, 0.05 * 2**attempt) * (0.5 + random.random())
 
@@ -162,12 +170,13 @@ def unreachable(exc: BaseException, url: URL | str) -> StorageError:
 
 
 def retry_busy(fn: Callable[[], T], *, retries: int = BUSY_RETRIES) -> T:
-    """Run `fn`, retrying it with backoff while SQLite reports the database locked."""
+    """Run `fn`, retrying it with backoff while SQLite reports the database locked (or PostgreSQL a
+    serialization conflict)."""
     for attempt in range(retries + 1):
         try:
             return fn()
-        except OperationalError as exc:
-            if not is_busy_error(exc) or attempt == retries:
+        except DBAPIError as exc:
+            if not is_retryable(exc) or attempt == retries:
                 raise
             time.sleep(_backoff(attempt))
     raise AssertionError("unreachable")
@@ -178,8 +187,8 @@ async def aretry_busy(fn: Callable[[], Awaitable[T]], *, retries: int = BUSY_RET
     for attempt in range(retries + 1):
         try:
             return await fn()
-        except OperationalError as exc:
-            if not is_busy_error(exc) or attempt == retries:
+        except DBAPIError as exc:
+            if not is_retryable(exc) or attempt == retries:
                 raise
             await asyncio.sleep(_backoff(attempt))
     raise AssertionError("unreachable")

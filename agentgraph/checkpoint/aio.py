@@ -1,0 +1,287 @@
+"""`AsyncSQLAlchemySaver`: the LangGraph checkpoint saver on an async SQLAlchemy engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agentgraph.checkpoint.base import (
+    DEFAULT_SNAPSHOT_EVERY,
+    BaseSQLAlchemySaver,
+    Committed,
+    Op,
+    Plan,
+    PruneResult,
+    Retention,
+)
+from agentgraph.db.engine import WRITE_OPTION, aretry_busy, describe_error, make_async_engine, unreachable
+from agentgraph.db.migrate import check_connection, revisions_of, schema_problem, upgrade_connection
+from agentgraph.errors import StorageError
+
+T = TypeVar("T")
+
+
+class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
+    """Checkpoint saver on SQLite (aiosqlite) or PostgreSQL (psycopg) through an `AsyncEngine`.
+
+    Each call takes its own connection from the engine's pool: concurrent threads of a graph run
+    in parallel, with no lock around the saver. Its sync methods may be called from other threads
+    than the event loop's.
+    """
+
+    engine: AsyncEngine
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        serde: SerializerProtocol | None = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> None:
+        super().__init__(engine, serde=serde, snapshot_every=snapshot_every)
+        try:
+            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        setup: bool = False,
+        serde: SerializerProtocol | None = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        **engine_options: Any,
+    ) -> AsyncIterator[AsyncSQLAlchemySaver]:
+        """A saver on a new async engine for `conn_string`, disposed of on exit.
+
+        The database must be reachable and, unless `setup` is true (migrate now), at the current
+        schema or empty (then `await setup()` must be called before use).
+        """
+        engine = make_async_engine(conn_string, **engine_options)
+        try:
+            saver = cls(engine, serde=serde, snapshot_every=snapshot_every)
+            if setup:
+                await saver.setup()
+            else:
+                await saver._open()
+            yield saver
+        finally:
+            await engine.dispose()
+
+    async def _open(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                found = await conn.run_sync(revisions_of)
+        except DBAPIError as exc:
+            raise unreachable(exc, self.engine.url) from exc
+        if found:
+            if problem := schema_problem(found, self.engine.url):
+                raise StorageError(problem)
+            self._schema_checked = True
+
+    async def setup(self) -> None:
+        """Create or migrate the tables (Alembic upgrade to the latest revision)."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(upgrade_connection)
+        except DBAPIError as exc:
+            raise describe_error(exc, self.engine.url, "migrate the schema") from exc
+        self._schema_checked = True
+
+    # --- running plans ---
+
+    async def _arun(
+        self, plan: Callable[[], Plan[Any]], *, action: str, write: bool = False, snapshot: bool = False
+    ) -> Any:
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+
+        async def attempt() -> Any:
+            conn = self.engine.connect()
+            try:
+                await conn.start()
+            except DBAPIError as exc:
+                raise unreachable(exc, self.engine.url) from exc
+            try:
+                if not self._schema_checked:
+                    await conn.run_sync(check_connection)
+                    await conn.commit()
+                    self._schema_checked = True
+                if write and self._sqlite:
+                    await conn.execution_options(**{WRITE_OPTION: True})
+                elif snapshot and not self._sqlite:
+                    await conn.execution_options(isolation_level="REPEATABLE READ")
+                async with conn.begin():
+                    return await _adrive(conn, plan())
+            finally:
+                await conn.close()
+
+        try:
+            result = await aretry_busy(attempt)
+        except DBAPIError as exc:
+            raise describe_error(exc, self.engine.url, action) from exc
+        if isinstance(result, Committed):
+            result.on_commit()
+            return result.value
+        return result
+
+    def _sync(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        try:
+            if asyncio.get_running_loop() is self.loop:
+                raise asyncio.InvalidStateError(
+                    "synchronous calls to AsyncSQLAlchemySaver are only allowed from another thread than its "
+                    "event loop's; from async code use the a* methods (e.g. `await saver.aget_tuple(...)`)"
+                )
+        except RuntimeError:
+            pass
+        if self.loop is None:
+            raise asyncio.InvalidStateError(
+                "AsyncSQLAlchemySaver has no event loop yet: use it from async code first, or use SQLAlchemySaver"
+            )
+        return asyncio.run_coroutine_threadsafe(make(), self.loop).result()
+
+    # --- BaseCheckpointSaver, async ---
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint named by `config` (the latest of its thread without a checkpoint_id)."""
+        return await self._arun(lambda: self._get_tuple_plan(config), action="read a checkpoint")
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Checkpoints matching the thread/namespace of `config`, `filter` and `before`, newest first."""
+        found = await self._arun(lambda: self._list_plan(config, filter, before, limit), action="list checkpoints")
+        for item in found:
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Save a checkpoint; only channels in `new_versions` get new values stored."""
+        return await self._arun(
+            lambda: self._put_plan(config, checkpoint, metadata, new_versions), action="save a checkpoint", write=True
+        )
+
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        """Save the pending writes of a task."""
+        await self._arun(
+            lambda: self._put_writes_plan(config, writes, task_id, task_path), action="save writes", write=True
+        )
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, write and value of a thread."""
+        await self._arun(lambda: self._delete_thread_plan(thread_id), action="delete a thread", write=True)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) saved by these runs."""
+        await self._arun(lambda: self._delete_for_runs_plan(run_ids), action="delete runs", write=True, snapshot=True)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, write and value of a thread to another thread ID."""
+        await self._arun(
+            lambda: self._copy_thread_plan(source_thread_id, target_thread_id), action="copy a thread", write=True
+        )
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Keep only the latest checkpoint per namespace (`keep_latest`) or nothing (`delete`)."""
+        ids = self._check_prune_args(thread_ids, strategy)
+        retention = Retention(keep_last=1) if strategy == "keep_latest" else Retention(drop_all=True)
+        for thread_id in ids:
+            await self.aretain(retention, thread_id=thread_id)
+
+    async def aretain(
+        self,
+        retention: Retention,
+        *,
+        thread_id: str | None = None,
+        export: Callable[[list[CheckpointTuple]], None] | None = None,
+    ) -> PruneResult:
+        """Prune every thread (or one) to `retention`, handing what is removed to `export` first."""
+        total = PruneResult()
+        thread_ids = await self._arun(lambda: self._thread_ids_plan(thread_id), action="list threads")
+        for tid in thread_ids:
+            total.add(
+                await self._arun(
+                    lambda: self._prune_thread_plan(tid, retention, export),
+                    action=f"prune thread {tid}",
+                    write=True,
+                    snapshot=True,
+                )
+            )
+        return total
+
+    # --- sync API: the async methods run on the saver's event loop ---
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self._sync(lambda: self.aget_tuple(config))
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        async def collect() -> list[CheckpointTuple]:
+            return [t async for t in self.alist(config, filter=filter, before=before, limit=limit)]
+
+        yield from self._sync(collect)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self._sync(lambda: self.aput(config, checkpoint, metadata, new_versions))
+
+    def put_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        self._sync(lambda: self.aput_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._sync(lambda: self.adelete_thread(thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self._sync(lambda: self.adelete_for_runs(run_ids))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self._sync(lambda: self.acopy_thread(source_thread_id, target_thread_id))
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        self._sync(lambda: self.aprune(thread_ids, strategy=strategy))
+
+
+async def _adrive(conn: AsyncConnection, plan: Plan[T]) -> T:
+    try:
+        op = next(plan)
+        while True:
+            result = await conn.execute(op.stmt, op.params)
+            op = plan.send(result.fetchall() if op.fetch else result.rowcount)
+    except StopIteration as stop:
+        return stop.value

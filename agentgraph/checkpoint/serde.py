@@ -1,0 +1,216 @@
+"""Serialization of state values: LangGraph's JsonPlusSerializer, made strict about types.
+
+Values are msgpack-encoded by `JsonPlusSerializer`. Two gaps are closed here:
+
+* a value of a type that could not be restored later (a class defined inside a function, a nested
+  class) is refused when it is written, not turned into a dict when it is read back;
+* reading a stored object whose type cannot be rebuilt raises `StorageError` instead of silently
+  returning its fields as a dict.
+
+Dataclasses, pydantic models, enums, datetimes, sets, Decimal and LangChain messages come back as
+their own types. Tuples come back as lists (msgpack has no tuple).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from inspect import isclass
+from typing import Any, Literal
+
+import ormsgpack
+from langgraph.checkpoint.serde import _msgpack as lg_msgpack
+from langgraph.checkpoint.serde import jsonplus
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
+
+from agentgraph.errors import StorageError
+
+_UNPACK_OPTION = ormsgpack.OPT_NON_STR_KEYS
+_TYPED_EXTS = (
+    jsonplus.EXT_CONSTRUCTOR_SINGLE_ARG,
+    jsonplus.EXT_CONSTRUCTOR_POS_ARGS,
+    jsonplus.EXT_CONSTRUCTOR_KW_ARGS,
+    jsonplus.EXT_METHOD_SINGLE_ARG,
+    jsonplus.EXT_PYDANTIC_V1,
+    jsonplus.EXT_PYDANTIC_V2,
+)
+
+
+class UnserializableValueError(StorageError):
+    """A state value cannot be stored so that it comes back as itself."""
+
+
+def _resolve(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
+
+
+class _TypeCheck:
+    """Remembers which (module, name) pairs name an importable type."""
+
+    def __init__(self) -> None:
+        self._ok: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def problem(self, module: str, name: str) -> str | None:
+        key = (module, name)
+        if key in self._ok:
+            return None
+        try:
+            _resolve(module, name)
+        except Exception as exc:
+            return (
+                f"type {module}.{name} cannot be imported back ({type(exc).__name__}); define it at module "
+                "level (not inside a function or another class)"
+            )
+        with self._lock:
+            self._ok.add(key)
+        return None
+
+
+_TYPES = _TypeCheck()
+
+
+def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Callable[[int, bytes], Any]:
+    """An ormsgpack ext hook that rebuilds stored objects as their own types or raises StorageError."""
+
+    def allowed_type(module: str, name: str) -> bool:
+        key = (module, name)
+        return key in lg_msgpack.SAFE_MSGPACK_TYPES or allowed is True or (allowed is not None and key in allowed)
+
+    def refuse(module: str, name: str, why: str) -> StorageError:
+        return StorageError(f"a stored value of type {module}.{name} cannot be restored: {why}")
+
+    def hook(code: int, data: bytes) -> Any:
+        if code == jsonplus.EXT_DELTA_SNAPSHOT:
+            return _DeltaSnapshot(ormsgpack.unpackb(data, ext_hook=hook, option=_UNPACK_OPTION))
+        if code not in _TYPED_EXTS:
+            return jsonplus._msgpack_ext_hook(code, data)
+        tup = ormsgpack.unpackb(data, ext_hook=hook, option=_UNPACK_OPTION)
+        module, name, payload = tup[0], tup[1], tup[2]
+        if code == jsonplus.EXT_METHOD_SINGLE_ARG:
+            if (module, name, tup[3]) not in lg_msgpack.SAFE_MSGPACK_METHODS:
+                raise refuse(module, name, f"method {tup[3]} is not allowed")
+        elif not allowed_type(module, name):
+            raise refuse(
+                module, name, f"not in allowed_msgpack_modules; add ({module!r}, {name!r}) to the serializer's allowlist"
+            )
+        try:
+            cls = _resolve(module, name)
+        except Exception as exc:
+            raise refuse(module, name, f"the type cannot be imported ({type(exc).__name__}: {exc})") from exc
+        try:
+            if code == jsonplus.EXT_CONSTRUCTOR_SINGLE_ARG:
+                return cls(payload)
+            if code == jsonplus.EXT_CONSTRUCTOR_POS_ARGS:
+                if module == "langgraph.types" and name == "Send":
+                    return jsonplus._send_from_args(payload)
+                return cls(*payload)
+            if code == jsonplus.EXT_CONSTRUCTOR_KW_ARGS:
+                return cls(**payload)
+            if code == jsonplus.EXT_METHOD_SINGLE_ARG:
+                return getattr(cls, tup[3])(payload)
+            if code == jsonplus.EXT_PYDANTIC_V1:
+                try:
+                    return cls(**payload)
+                except Exception:
+                    return cls.construct(**payload)
+            try:
+                return cls(**payload)
+            except Exception:
+                return cls.model_construct(**payload)
+        except Exception as exc:
+            raise refuse(module, name, f"{type(exc).__name__}: {exc}") from exc
+
+    return hook
+
+
+def _type_checker(problems: list[str]) -> Callable[[int, bytes], Any]:
+    """An ext hook that walks a packed value and records types that could not be imported back."""
+
+    def hook(code: int, data: bytes) -> Any:
+        if code == jsonplus.EXT_DELTA_SNAPSHOT:
+            ormsgpack.unpackb(data, ext_hook=hook, option=_UNPACK_OPTION)
+        elif code in _TYPED_EXTS:
+            tup = ormsgpack.unpackb(data, ext_hook=hook, option=_UNPACK_OPTION)
+            if problem := _TYPES.problem(tup[0], tup[1]):
+                problems.append(problem)
+                raise UnserializableValueError(problem)
+        return None
+
+    return hook
+
+
+class StateSerializer(JsonPlusSerializer):
+    """`JsonPlusSerializer` that refuses values it could not restore as their own types."""
+
+    def __init__(
+        self,
+        *,
+        pickle_fallback: bool = False,
+        allowed_msgpack_modules: Iterable[tuple[str, ...] | type] | Literal[True] | None = True,
+    ) -> None:
+        super().__init__(pickle_fallback=pickle_fallback, allowed_msgpack_modules=allowed_msgpack_modules)
+        self._unpack_ext_hook = _strict_ext_hook(self._allowed_msgpack_modules)
+
+    def with_msgpack_allowlist(self, extra_allowlist: Iterable[tuple[str, ...] | type]) -> JsonPlusSerializer:
+        clone = super().with_msgpack_allowlist(extra_allowlist)
+        if clone is not self:
+            clone._unpack_ext_hook = _strict_ext_hook(clone._allowed_msgpack_modules)
+        return clone
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        type_, data = super().dumps_typed(obj)
+        if type_ == "msgpack":
+            problems: list[str] = []
+            try:
+                ormsgpack.unpackb(data, ext_hook=_type_checker(problems), option=_UNPACK_OPTION)
+            except ValueError:
+                if problems:
+                    raise UnserializableValueError(problems[0]) from None
+                raise
+        return type_, data
+
+
+# --- naming what cannot be serialized -------------------------------------------------------------
+
+
+def _children(value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield f"[{k!r}]", v
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for i, v in enumerate(value):
+            yield f"[{i}]", v
+    elif isinstance(value, _DeltaSnapshot):
+        yield ".value", value.value
+    elif dataclasses.is_dataclass(value) and not isclass(value):
+        for f in dataclasses.fields(value):
+            yield f".{f.name}", getattr(value, f.name, None)
+    elif hasattr(value, "model_fields") and not isclass(value):
+        for name in type(value).model_fields:
+            yield f".{name}", getattr(value, name, None)
+
+
+def locate_problem(serde: Any, value: Any, path: str = "") -> tuple[str, Any, str]:
+    """The deepest part of `value` that `serde` cannot serialize: (path, part, reason)."""
+    for sub_path, child in _children(value):
+        try:
+            serde.dumps_typed(child)
+        except Exception:
+            return locate_problem(serde, child, path + sub_path)
+    try:
+        serde.dumps_typed(value)
+    except Exception as exc:
+        return path, value, str(exc) or type(exc).__name__
+    return path, value, "unknown reason"
+
+
+def describe_unserializable(serde: Any, channel: str, value: Any, exc: BaseException) -> UnserializableValueError:
+    """An error naming the channel, the field inside its value, and the offending type."""
+    path, part, reason = locate_problem(serde, value)
+    where = f"channel {channel!r}" + (f" at {path}" if path else "")
+    kind = f"{type(part).__module__}.{type(part).__qualname__}"
+    return UnserializableValueError(f"cannot serialize the state value of {where}: {kind} is not serializable ({reason})")

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel
 
 from agentgraph.agent import AgentSpec
+from agentgraph.retrieval.passage import Passage
+
+if TYPE_CHECKING:
+    from agentgraph.retrieval.search import HybridSearcher
 
 CITATION = re.compile(r"\[source: ([^\]]+)\]")
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A chunk of an ingested document, as the search tool returns it."""
-
-    source: str
-    text: str
-    score: float = 0.0
+SEARCH_TOOL_NAME = "search"
+SEARCH_TOOL_DESCRIPTION = "Search the ingested documents; returns passages with their source ids."
 
 
 def format_passages(passages: Iterable[Passage]) -> str:
@@ -34,6 +34,30 @@ def cite(sentence: str, source: str) -> str:
 def citations(answer: str) -> list[str]:
     """The sources an answer cites, in order, without repeats."""
     return list(dict.fromkeys(CITATION.findall(answer)))
+
+
+class SearchInput(BaseModel):
+    """Arguments of the `search` tool."""
+
+    query: str
+
+
+def make_search_tool(searcher: HybridSearcher, k: int | None = None) -> BaseTool:
+    """The `search` tool over `searcher`: the top `k` passages (default `retrieval.top_k`), formatted."""
+
+    def search(query: str) -> str:
+        return format_passages(searcher.search(query, k))
+
+    async def asearch(query: str) -> str:
+        return format_passages(await searcher.asearch(query, k))
+
+    return StructuredTool.from_function(
+        func=search,
+        coroutine=asearch,
+        name=SEARCH_TOOL_NAME,
+        description=SEARCH_TOOL_DESCRIPTION,
+        args_schema=SearchInput,
+    )
 
 
 def make_retrieval_agent(tools: tuple = ()) -> AgentSpec:

@@ -1,0 +1,84 @@
+"""One model turn of a graph node: the served model by name, optional tools, and the base-model fallback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+
+from agentgraph.errors import ServingError
+from agentgraph.serving.client import BASE_MODEL_NAME, chat_model
+from agentgraph.settings import Settings
+
+ModelFactory = Callable[[str], BaseChatModel]
+"""Gives the chat model serving a name (an adapter or `base`); the graph makes every model call through one."""
+
+
+def served_model_factory(settings: Settings) -> ModelFactory:
+    """The factory of the configured vLLM server(s)."""
+    return lambda name: chat_model(name, settings)
+
+
+@dataclass(frozen=True)
+class ModelTurn:
+    """A model's reply, which model gave it, and whether that was the base model standing in."""
+
+    message: AIMessage
+    model: str
+    fell_back: bool
+
+
+def is_model_missing(exc: BaseException) -> bool:
+    """Whether `exc` is the server saying the requested model (adapter) is not served."""
+    if getattr(exc, "status_code", None) == 404:
+        return True
+    text = str(exc).lower()
+    return "does not exist" in text and "model" in text
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    import openai
+
+    return isinstance(exc, (openai.APIConnectionError, ConnectionError))
+
+
+def model_turn(
+    factory: ModelFactory,
+    model: str,
+    messages: Sequence[BaseMessage],
+    *,
+    tools: Sequence[dict] = (),
+    fallback: bool,
+    name: str,
+) -> ModelTurn:
+    """Ask `model` for the next turn; when it is not served and `fallback` is set, ask `base` instead.
+
+    The reply is named `name` (the node it belongs to) and every tool call in it has an id.
+    """
+    try:
+        return ModelTurn(_ask(factory, model, messages, tools, name), model, False)
+    except Exception as exc:
+        if _is_unreachable(exc):
+            raise ServingError(f"model {model!r}: the model server is not reachable ({exc}); start it with `agentgraph serve` or check server.urls") from exc
+        if not (fallback and model != BASE_MODEL_NAME and is_model_missing(exc)):
+            raise
+    try:
+        return ModelTurn(_ask(factory, BASE_MODEL_NAME, messages, tools, name), BASE_MODEL_NAME, True)
+    except Exception as exc:
+        if _is_unreachable(exc):
+            raise ServingError(f"model {BASE_MODEL_NAME!r}: the model server is not reachable ({exc})") from exc
+        raise
+
+
+def _ask(factory: ModelFactory, model: str, messages: Sequence[BaseMessage], tools: Sequence[dict], name: str) -> AIMessage:
+    chat = factory(model)
+    runnable = chat.bind_tools(list(tools)) if tools else chat
+    reply = runnable.invoke(list(messages))
+    if not isinstance(reply, AIMessage):
+        reply = AIMessage(content=str(getattr(reply, "content", reply)))
+    calls = [{**call, "id": call.get("id") or f"call_{uuid.uuid4().hex[:12]}"} for call in reply.tool_calls]
+    invalid = [{**call, "id": call.get("id") or f"call_{uuid.uuid4().hex[:12]}"} for call in reply.invalid_tool_calls]
+    return reply.model_copy(update={"name": name, "tool_calls": calls, "invalid_tool_calls": invalid})

@@ -1,0 +1,72 @@
+"""Opening the checkpoint saver and the long-term memory store named by the settings.
+
+The graph, the CLI and `langgraph.json` all get their saver and store here, so the storage backend
+changes in this one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
+from agentgraph.errors import StorageError
+from agentgraph.settings import Settings, get_settings
+
+
+def _sqlite_path(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise StorageError(f"database_url {parsed.render_as_string(hide_password=True)!r}: only SQLite URLs are supported by the graph runtime for now")
+    database = parsed.database or ":memory:"
+    if database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return database
+
+
+@contextmanager
+def open_checkpointer(settings: Settings | None = None) -> Iterator[BaseCheckpointSaver]:
+    """The checkpoint saver of `settings.database_url`, open for the duration of the block."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    with SqliteSaver.from_conn_string(_sqlite_path((settings or get_settings()).database_url)) as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def open_async_checkpointer(settings: Settings | None = None) -> AsyncIterator[BaseCheckpointSaver]:
+    """The async checkpoint saver of `settings.database_url`, open for the duration of the block."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with AsyncSqliteSaver.from_conn_string(_sqlite_path((settings or get_settings()).database_url)) as saver:
+        yield saver
+
+
+@contextmanager
+def open_store(settings: Settings | None = None) -> Iterator[BaseStore]:
+    """The long-term memory store (in memory for now: it does not outlive the process)."""
+    from langgraph.store.memory import InMemoryStore
+
+    yield InMemoryStore()
+
+
+@asynccontextmanager
+async def open_async_store(settings: Settings | None = None) -> AsyncIterator[BaseStore]:
+    """The long-term memory store for async callers."""
+    with open_store(settings) as store:
+        yield store
+
+
+def studio_checkpointer() -> AbstractAsyncContextManager[BaseCheckpointSaver]:
+    """`checkpointer.path` of `langgraph.json`: the saver `langgraph dev` runs threads on."""
+    return open_async_checkpointer(get_settings())
+
+
+def studio_store() -> AbstractAsyncContextManager[BaseStore]:
+    """`store.path` of `langgraph.json`: the store `langgraph dev` gives graphs."""
+    return open_async_store(get_settings())

@@ -330,7 +330,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
 
         q = self.queries
         for row, value in delta_rows:
-            written = yield Op(q.insert_delta, row)
+            written = yield Op(q.insert_delta, row, fetch=True)
             if not written:
                 exists = yield Op(q.blob_exists, row, fetch=True)
                 if not exists:

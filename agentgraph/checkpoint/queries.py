@@ -102,6 +102,7 @@ class Queries:
             insert(blobs)
             .from_select([c.name for c in BLOB_COLUMNS], delta_row)
             .on_conflict_do_nothing(index_elements=_pk(blobs))
+            .returning(blobs.c.version)
         )
         self.blob_exists: Executable = sa.select(bl.version).where(
             bl.thread_id == _P("thread_id"),

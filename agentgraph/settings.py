@@ -12,7 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,8 +32,9 @@ class ServerSettings(BaseModel):
     """Where the OpenAI-compatible vLLM server(s) listen and how agentgraph starts one."""
 
     urls: list[str] = Field(
-        default_factory=lambda: ["http://127.0.0.1:8765/v1"],
-        description="Base URLs of the vLLM servers, tried in order (failover).",
+        default_factory=list,
+        description="Base URLs of the vLLM servers, tried in order (failover); empty: the local server "
+        "that `agentgraph serve` starts on host:port.",
     )
     api_key: str = "EMPTY"
     host: str = "127.0.0.1"
@@ -50,6 +51,12 @@ class ServerSettings(BaseModel):
         default=PROJECT_ROOT / ".agentgraph" / "server",
         description="Where `agentgraph serve` writes its pid, URL and log.",
     )
+
+    @model_validator(mode="after")
+    def _local_server_by_default(self) -> ServerSettings:
+        if not self.urls:
+            self.urls = [f"http://{self.host}:{self.port}/v1"]
+        return self
 
 
 class ModelSettings(BaseModel):
@@ -69,6 +76,11 @@ class GraphSettings(BaseModel):
     max_tool_rounds: int = Field(default=4, ge=0, description="Tool-calling rounds an agent may make for one task.")
     fallback_to_base: bool = Field(default=True, description="Use the base model when an agent's adapter is not served.")
     router_retries: int = Field(default=1, ge=0, description="Retries when the router gives no valid handoff.")
+    builder: str = Field(
+        default="agentgraph.graphs.supervisor:build",
+        description="The graph the CLI runs: `module:function` or `path/to/file.py:function`, "
+        "called with checkpointer=, store= and settings=.",
+    )
 
 
 class RetrievalSettings(BaseModel):

@@ -1,0 +1,51 @@
+"""Fixtures shared by every test folder: the prepared base model and one real vLLM server per session.
+
+The server serves the base model and every adapter of the committed registry; it is started on a free
+port the first time a test asks for it and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentgraph.serving.prepare import PreparedModel, prepare_model
+from agentgraph.serving.profile import get_profile
+from agentgraph.serving.server import ServerInfo, stop_server
+from agentgraph.settings import Settings
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prepared_model() -> PreparedModel:
+    """The profile's base model, built once and cached across runs in the settings' cache folder."""
+    settings = Settings()
+    return prepare_model(settings, get_profile(settings.model.profile))
+
+
+@pytest.fixture(scope="session")
+def server_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of the session's own vLLM server: a free port, state kept in a temporary folder."""
+    state_dir: Path = tmp_path_factory.mktemp("vllm-server")
+    return Settings(server={"port": free_port(), "state_dir": state_dir})
+
+
+@pytest.fixture(scope="session")
+def vllm_server(server_settings: Settings, prepared_model: PreparedModel) -> Iterator[ServerInfo]:
+    """A real vLLM server with the base model and every registered adapter."""
+    from agentgraph.serving.runtime import ensure_server
+
+    info = ensure_server(server_settings, show_progress=False)
+    try:
+        yield info
+    finally:
+        stop_server(server_settings)

@@ -69,8 +69,11 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
                 conn = await engine.connect()
             except DBAPIError as exc:
                 raise unreachable(exc, engine.url) from exc
-            async with conn, conn.begin():
-                return await conn.run_sync(fn, *args)
+            try:
+                async with conn.begin():
+                    return await conn.run_sync(fn, *args)
+            finally:
+                await conn.close()
 
         try:
             return await aretry_busy(attempt)

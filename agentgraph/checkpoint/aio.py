@@ -118,10 +118,13 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
                     await conn.run_sync(check_connection)
                     await conn.commit()
                     self._schema_checked = True
-                if write and self._sqlite:
-                    await conn.execution_options(**{WRITE_OPTION: True})
-                elif snapshot and not self._sqlite:
+                if self._sqlite:
+                    if write:
+                        await conn.execution_options(**{WRITE_OPTION: True})
+                elif snapshot:
                     await conn.execution_options(isolation_level="REPEATABLE READ")
+                elif not write:
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
                 async with conn.begin():
                     return await _adrive(conn, plan())
             finally:

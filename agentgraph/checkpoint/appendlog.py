@@ -60,6 +60,13 @@ class AppendLog:
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
 
+    def remember_read(self, updates: list[tuple[Key, StoredList]]) -> None:
+        """Remember lists just read, unless the same version is already remembered."""
+        with self._lock:
+            fresh = [(k, e) for k, e in updates if (old := self._entries.get(k)) is None or old.version != e.version]
+        if fresh:
+            self.remember(fresh)
+
     def forget_threads(self, thread_ids: set[str] | None = None) -> None:
         """Drop what is remembered of these threads (all threads when None)."""
         with self._lock:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -135,6 +135,29 @@ def drive(execute: Callable[[Op], Any], plan: Plan[T]) -> T:
             op = plan.send(execute(op))
     except StopIteration as stop:
         return stop.value
+
+
+class _WriteRow(NamedTuple):
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    task_id: str
+    task_path: str
+    idx: int
+    channel: str
+    type: str
+    blob: bytes
+
+
+class _BlobRow(NamedTuple):
+    thread_id: str
+    checkpoint_ns: str
+    channel: str
+    version: str
+    type: str
+    blob: bytes | None
+    base_version: str | None
+    depth: int
 
 
 class _StoredValues:
@@ -402,21 +425,30 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         q = self.queries
         if not rows:
             return [], _StoredValues((), self.serde)
-        write_rows: list[Row[Any]] = []
-        if len(rows) == 1:
+        write_rows: list[Any] = []
+        blob_rows: list[Any] = []
+        blob_keys = sorted(
+            {(r.thread_id, r.checkpoint_ns, ch, ver) for r in rows for ch, ver in r.blob_versions.items()}
+        )
+        if len(rows) == 1 and len(blob_keys) <= 500:
             row = rows[0]
-            params = {"thread_id": row.thread_id, "checkpoint_ns": row.checkpoint_ns, "checkpoint_ids": [row.checkpoint_id]}
-            write_rows = yield Op(q.select_writes, params, fetch=True)
+            params = {
+                "thread_id": row.thread_id,
+                "checkpoint_ns": row.checkpoint_ns,
+                "checkpoint_id": row.checkpoint_id,
+                "keys": blob_keys or [("", "", "", "")],
+            }
+            for r in (yield Op(q.select_writes_and_chains, params, fetch=True)):
+                if r.kind == "w":
+                    write_rows.append(_WriteRow(r.thread_id, r.checkpoint_ns, r.key, r.task_id, r.path, r.num, r.channel, r.type, r.blob))
+                else:
+                    blob_rows.append(_BlobRow(r.thread_id, r.checkpoint_ns, r.channel, r.key, r.type, r.blob, r.path, r.num))
         else:
             keys = [(r.thread_id, r.checkpoint_ns, r.checkpoint_id) for r in rows]
             for part in chunks(keys):
                 write_rows += yield Op(q.select_writes_by_keys, {"keys": list(part)}, fetch=True)
-        blob_keys = sorted(
-            {(r.thread_id, r.checkpoint_ns, ch, ver) for r in rows for ch, ver in r.blob_versions.items()}
-        )
-        blob_rows: list[Row[Any]] = []
-        for part in chunks(blob_keys):
-            blob_rows += yield Op(q.select_blob_chains, {"keys": list(part)}, fetch=True)
+            for part in chunks(blob_keys):
+                blob_rows += yield Op(q.select_blob_chains, {"keys": list(part)}, fetch=True)
         values = _StoredValues(blob_rows, self.serde)
 
         by_checkpoint: dict[tuple[str, str, str], list[Row[Any]]] = defaultdict(list)
@@ -457,7 +489,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             for channel, version in row.blob_versions.items()
             if type(found.checkpoint["channel_values"].get(channel)) is list
         ]
-        return Committed(found, lambda: self._lists.remember(remembered))
+        return Committed(found, lambda: self._lists.remember_read(remembered))
 
     def _list_plan(
         self,

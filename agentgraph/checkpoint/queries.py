@@ -127,11 +127,6 @@ class Queries:
         self.select_latest: Executable = (
             sa.select(*CHECKPOINT_COLUMNS).where(by_thread_ns).order_by(cp.checkpoint_id.desc()).limit(1)
         )
-        self.select_writes: Executable = sa.select(*WRITE_COLUMNS).where(
-            wr.thread_id == _P("thread_id"),
-            wr.checkpoint_ns == _P("checkpoint_ns"),
-            wr.checkpoint_id.in_(_P("checkpoint_ids", expanding=True)),
-        )
         self.select_writes_by_keys: Executable = sa.select(*WRITE_COLUMNS).where(
             sa.tuple_(wr.thread_id, wr.checkpoint_ns, wr.checkpoint_id).in_(_P("keys", expanding=True))
         )
@@ -169,6 +164,50 @@ class Queries:
                 ),
             )
         )
+
+        # One round trip for a single checkpoint: its pending writes ("w" rows) and the stored
+        # values it uses with the rows their deltas extend ("b" rows), in shared columns.
+        chain_rows = (
+            sa.select(
+                sa.literal("b", sa.Text).label("kind"),
+                bl.thread_id,
+                bl.checkpoint_ns,
+                bl.channel,
+                bl.version.label("key"),
+                sa.null().cast(sa.Text).label("task_id"),
+                bl.base_version.label("path"),
+                bl.depth.label("num"),
+                bl.type,
+                bl.blob,
+            )
+            .select_from(blobs)
+            .join(
+                chain,
+                sa.and_(
+                    bl.thread_id == chain.c.thread_id,
+                    bl.checkpoint_ns == chain.c.checkpoint_ns,
+                    bl.channel == chain.c.channel,
+                    bl.version == chain.c.version,
+                ),
+            )
+        )
+        write_rows = sa.select(
+            sa.literal("w", sa.Text).label("kind"),
+            wr.thread_id,
+            wr.checkpoint_ns,
+            wr.channel,
+            wr.checkpoint_id.label("key"),
+            wr.task_id,
+            wr.task_path.label("path"),
+            wr.idx.label("num"),
+            wr.type,
+            wr.blob,
+        ).where(
+            wr.thread_id == _P("thread_id"),
+            wr.checkpoint_ns == _P("checkpoint_ns"),
+            wr.checkpoint_id == _P("checkpoint_id"),
+        )
+        self.select_writes_and_chains: Executable = sa.union_all(write_rows, chain_rows)
 
         # --- deletes and copies ---
         self.delete_thread: tuple[Executable, ...] = tuple(

@@ -43,8 +43,17 @@ class UnserializableValueError(StorageError):
     """A state value cannot be stored so that it comes back as itself."""
 
 
+_RESOLVED: dict[tuple[str, str], Any] = {}
+
+
 def _resolve(module: str, name: str) -> Any:
-    return getattr(importlib.import_module(module), name)
+    key = (module, name)
+    found = _RESOLVED.get(key)
+    if found is None:
+        found = getattr(importlib.import_module(module), name)
+        if module != "__main__":  # a notebook may redefine its classes
+            _RESOLVED[key] = found
+    return found
 
 
 class _TypeCheck:

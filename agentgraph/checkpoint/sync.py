@@ -108,10 +108,13 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
                     check_connection(conn)
                     conn.commit()
                     self._schema_checked = True
-                if write and self._sqlite:
-                    conn.execution_options(**{WRITE_OPTION: True})
-                elif snapshot and not self._sqlite:
+                if self._sqlite:
+                    if write:
+                        conn.execution_options(**{WRITE_OPTION: True})
+                elif snapshot:
                     conn.execution_options(isolation_level="REPEATABLE READ")
+                elif not write:
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
                 with conn.begin():
                     return drive(lambda op: _execute(conn, op), plan())
 

@@ -1,0 +1,84 @@
+"""`agentgraph ingest` end to end, in a subprocess, on a temporary SQLite database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentgraph.retrieval import HybridSearcher, collection_stats
+from agentgraph.store import SQLAlchemyStore
+
+
+def run_ingest(args: list[str], database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGRAPH_")}
+    env["AGENTGRAPH_DATABASE_URL"] = database_url
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-c", "from agentgraph.cli import main; main()", "ingest", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def small_docs(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "owls.md").write_text(
+        "# Owls\n\nA barn owl swallows voles whole and coughs up the bones as pellets. "
+        "Its hearing is so sharp that it hunts in total darkness.\n"
+    )
+    (docs / "sub" / "pump.txt").write_text(
+        "Replace the seal of the ZR-7 pump with seal kit SK-4471 every 4000 operating hours.\n"
+    )
+    (docs / "bees.txt").write_text("Honey bees dance to tell their hive where flowers are.\n")
+    return docs
+
+
+def test_ingest_command_end_to_end(small_docs: Path, tmp_path: Path, embeddings: object) -> None:
+    url = f"sqlite:///{tmp_path / 'agentgraph.db'}"
+
+    first = run_ingest([str(small_docs), "--collection", "cli"], url, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "collection cli: 3 added, 0 updated, 0 unchanged, 0 removed" in first.stdout
+    assert "now 3 files, 3 chunks" in first.stdout
+
+    with SQLAlchemyStore.from_conn_string(url, index={"dims": 384, "embed": embeddings, "fields": ["text"]}) as store:
+        assert collection_stats(store, "cli")["files"] == 3
+        searcher = HybridSearcher(store, "cli")
+        assert searcher.search("SK-4471", 1)[0].source == "sub/pump.txt"
+        assert searcher.search("which bird can hunt without any light", 1)[0].source == "owls.md"
+
+    again = run_ingest([str(small_docs), "-c", "cli", "-q"], url, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "0 added, 0 updated, 3 unchanged, 0 removed" in again.stdout
+
+    (small_docs / "bees.txt").unlink()
+    (small_docs / "latin.txt").write_bytes("caf\xe9".encode("latin-1"))
+    bad = run_ingest([str(small_docs), "-c", "cli", "-q", "--prune"], url, tmp_path)
+    assert bad.returncode == 1
+    assert "1 removed" in bad.stdout
+    assert "1 file(s) failed" in bad.stderr
+    assert "latin.txt: not UTF-8" in bad.stderr
+
+    with SQLAlchemyStore.from_conn_string(url, index={"dims": 384, "embed": embeddings, "fields": ["text"]}) as store:
+        assert {p.source for p in HybridSearcher(store, "cli").search("bees flowers dance", 5)} == {
+            "owls.md",
+            "sub/pump.txt",
+        }
+
+
+def test_ingest_command_refuses_a_file_argument(tmp_path: Path) -> None:
+    target = tmp_path / "notes.md"
+    target.write_text("# Notes\n")
+    result = run_ingest([str(target)], f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "not a directory" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,42 +8,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
-from agentgraph.errors import StorageError
 from agentgraph.settings import Settings, get_settings
-
-
-def _sqlite_path(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        raise StorageError(f"database_url {parsed.render_as_string(hide_password=True)!r}: only SQLite URLs are supported by the graph runtime for now")
-    database = parsed.database or ":memory:"
-    if database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return database
 
 
 @contextmanager
 def open_checkpointer(settings: Settings | None = None) -> Iterator[BaseCheckpointSaver]:
-    """The checkpoint saver of `settings.database_url`, open for the duration of the block."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
+    """The checkpoint saver of `settings.database_url` (schema migrated), open for the duration of the block."""
+    from agentgraph.checkpoint import SQLAlchemySaver
 
-    with SqliteSaver.from_conn_string(_sqlite_path((settings or get_settings()).database_url)) as saver:
+    with SQLAlchemySaver.from_conn_string((settings or get_settings()).database_url, setup=True) as saver:
         yield saver
 
 
 @asynccontextmanager
 async def open_async_checkpointer(settings: Settings | None = None) -> AsyncIterator[BaseCheckpointSaver]:
-    """The async checkpoint saver of `settings.database_url`, open for the duration of the block."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    """The async checkpoint saver of `settings.database_url` (schema migrated), open for the block."""
+    from agentgraph.checkpoint import AsyncSQLAlchemySaver
 
-    async with AsyncSqliteSaver.from_conn_string(_sqlite_path((settings or get_settings()).database_url)) as saver:
+    async with AsyncSQLAlchemySaver.from_conn_string((settings or get_settings()).database_url, setup=True) as saver:
         yield saver
 
 

@@ -128,9 +128,10 @@ def history(graph: CompiledStateGraph, thread_id: str) -> list[CheckpointInfo]:
 
 
 def fork_thread(checkpointer: BaseCheckpointSaver, thread_id: str, checkpoint_id: str, new_thread_id: str | None = None) -> str:
-    """A new thread starting from one checkpoint of `thread_id` (its pending work included); its id.
+    """A new thread starting at one checkpoint of `thread_id`; its id.
 
-    Agents that were half-way through a subtask at that checkpoint start that subtask again.
+    The new thread has that checkpoint's state, and the nodes that ran after it run again when the
+    thread is resumed (`graph.invoke(None, ...)`).
     """
     source = checkpointer.get_tuple(
         {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
@@ -139,17 +140,12 @@ def fork_thread(checkpointer: BaseCheckpointSaver, thread_id: str, checkpoint_id
         raise ThreadError(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}; `agentgraph history {thread_id}` lists them")
     new_thread_id = new_thread_id or str(uuid.uuid4())
     metadata = {**source.metadata, "source": "fork", "forked_from": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}}
-    config = checkpointer.put(
+    checkpointer.put(
         {"configurable": {"thread_id": new_thread_id, "checkpoint_ns": ""}},
         source.checkpoint,
         metadata,  # type: ignore[arg-type]
         dict(source.checkpoint["channel_versions"]),
     )
-    writes: dict[str, list[tuple[str, Any]]] = {}
-    for task_id, channel, value in source.pending_writes or ():
-        writes.setdefault(task_id, []).append((channel, value))
-    for task_id, task_writes in writes.items():
-        checkpointer.put_writes(config, task_writes, task_id)
     return new_thread_id
 
 

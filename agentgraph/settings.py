@@ -101,6 +101,16 @@ class RetrievalSettings(BaseModel):
         return self
 
 
+class FinetuneSettings(BaseModel):
+    """Where fine-tuning keeps its data, runs and configs, and how evaluation talks to the server."""
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "finetune" / "data", description="Built datasets, one folder per agent.")
+    runs_dir: Path = Field(default=PROJECT_ROOT / "finetune" / "runs", description="Training runs (checkpoints, logs).")
+    configs_dir: Path = Field(default=PROJECT_ROOT / "finetune" / "configs", description="One TOML training config per agent.")
+    eval_concurrency: int = Field(default=8, ge=1, description="Requests the evaluation sends to the server at once.")
+    eval_top_k: int = Field(default=3, ge=1, description="Passages the retrieval evaluation's search returns.")
+
+
 class Settings(BaseSettings):
     """All of agentgraph's settings."""
 
@@ -122,6 +132,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -80,6 +80,7 @@ class _TypeCheck:
 
 
 _TYPES = _TypeCheck()
+_LOAD_FAILURE = threading.local()
 
 
 def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Callable[[int, bytes], Any]:
@@ -90,7 +91,9 @@ def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Ca
         return key in lg_msgpack.SAFE_MSGPACK_TYPES or allowed is True or (allowed is not None and key in allowed)
 
     def refuse(module: str, name: str, why: str) -> StorageError:
-        return StorageError(f"a stored value of type {module}.{name} cannot be restored: {why}")
+        error = StorageError(f"a stored value of type {module}.{name} cannot be restored: {why}")
+        _LOAD_FAILURE.error = error  # ormsgpack replaces what a hook raises with a bare ValueError
+        return error
 
     def hook(code: int, data: bytes) -> Any:
         if code == jsonplus.EXT_DELTA_SNAPSHOT:
@@ -169,6 +172,16 @@ class StateSerializer(JsonPlusSerializer):
         if clone is not self:
             clone._unpack_ext_hook = _strict_ext_hook(clone._allowed_msgpack_modules)
         return clone
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        _LOAD_FAILURE.error = None
+        try:
+            return super().loads_typed(data)
+        except ValueError:
+            error, _LOAD_FAILURE.error = _LOAD_FAILURE.error, None
+            if error is not None:
+                raise error from None
+            raise
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         type_, data = super().dumps_typed(obj)

@@ -50,9 +50,10 @@ def normalize_url(url: str | URL, *, asynchronous: bool = False) -> URL:
 
 
 def redact(url: str | URL) -> str:
-    """The URL as text, with its password hidden."""
+    """The URL as text, with its password hidden (and without the driver name agentgraph chose)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        return parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable URL>"
 

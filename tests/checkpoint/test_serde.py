@@ -1,0 +1,140 @@
+"""State values come back as their own types, and what cannot be stored is named precisely."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from pydantic import BaseModel
+
+from agentgraph.checkpoint import SQLAlchemySaver, UnserializableValueError
+from agentgraph.errors import StorageError
+
+from .graphs import config
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+    color: Color = Color.RED
+
+
+class Inner(BaseModel):
+    when: datetime
+    amount: Decimal
+
+
+class Order(BaseModel):
+    id: int
+    inner: Inner
+    tags: set[str]
+
+
+VALUES: dict[str, Any] = {
+    "dataclass": Point(1, 2, Color.BLUE),
+    "pydantic": Order(id=1, inner=Inner(when=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc), amount=Decimal("9.99")), tags={"a"}),
+    "enum": Color.BLUE,
+    "datetime": datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=2))),
+    "date": date(2024, 2, 29),
+    "set": {1, 2, 3},
+    "frozenset": frozenset({"x", "y"}),
+    "decimal": Decimal("3.14159265358979323846"),
+    "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    "nested": {"points": [Point(0, 0)], "when": date(2020, 1, 1)},
+}
+
+
+def _put(saver: SQLAlchemySaver, thread: str, values: dict[str, Any]) -> dict:
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = values
+    checkpoint["channel_versions"] = {k: saver.get_next_version(None, None) for k in values}
+    return saver.put(config(thread), checkpoint, {"source": "loop", "step": 0}, checkpoint["channel_versions"])
+
+
+@pytest.mark.parametrize("name", list(VALUES))
+def test_values_round_trip_as_their_own_types(db_url: str, name: str) -> None:
+    value = VALUES[name]
+    with SQLAlchemySaver.from_conn_string(db_url) as saver:
+        stored = _put(saver, name, {name: value})
+        saver.put_writes(stored, [(name, value)], task_id="t")
+    with SQLAlchemySaver.from_conn_string(db_url) as fresh:
+        tup = fresh.get_tuple(stored)
+    assert tup is not None
+    loaded = tup.checkpoint["channel_values"][name]
+    assert type(loaded) is type(value)
+    assert loaded == value
+    assert tup.pending_writes == [("t", name, value)]
+    assert type(tup.pending_writes[0][2]) is type(value)
+
+
+def test_nested_types_inside_models_survive() -> None:
+    order = VALUES["pydantic"]
+    with SQLAlchemySaver.from_conn_string("sqlite://") as saver:
+        saver.setup()
+        loaded = saver.get_tuple(_put(saver, "t", {"order": order})).checkpoint["channel_values"]["order"]
+    assert isinstance(loaded.inner, Inner) and isinstance(loaded.inner.amount, Decimal)
+    assert loaded.inner.when == order.inner.when and loaded.tags == {"a"}
+    point = VALUES["nested"]["points"][0]
+    assert type(point.color) is Color
+
+
+def test_a_local_class_is_refused_naming_channel_and_field(sqlite_url: str) -> None:
+    @dataclasses.dataclass
+    class Local:
+        n: int
+
+    with SQLAlchemySaver.from_conn_string(sqlite_url) as saver:
+        with pytest.raises(UnserializableValueError) as err:
+            _put(saver, "local", {"report": {"rows": [1, Local(2)]}})
+        assert saver.get_tuple(config("local")) is None  # nothing half-written
+    message = str(err.value)
+    assert "channel 'report'" in message and "['rows'][1]" in message
+    assert "Local" in message and "module level" in message
+
+
+def test_an_unserializable_object_is_named(sqlite_url: str) -> None:
+    class Opaque:
+        pass
+
+    with SQLAlchemySaver.from_conn_string(sqlite_url) as saver:
+        with pytest.raises(UnserializableValueError, match=r"channel 'ctx' at \['inner'\]\.x: .*Opaque"):
+            _put(saver, "opaque", {"ctx": {"inner": Point(x=Opaque(), y=1)}})  # type: ignore[arg-type]
+        stored = _put(saver, "opaque-writes", {})
+        with pytest.raises(UnserializableValueError, match=r"channel 'out' at \[0\]: .*Opaque"):
+            saver.put_writes(stored, [("out", [Opaque()])], task_id="t")
+
+
+def test_a_stored_type_that_cannot_be_rebuilt_raises_instead_of_a_dict(sqlite_url: str) -> None:
+    Gone = dataclasses.make_dataclass("Gone", [("n", int)])
+    Gone.__module__ = "tests.checkpoint.no_such_module"
+    with SQLAlchemySaver.from_conn_string(sqlite_url, serde=JsonPlusSerializer()) as lenient:
+        stored = _put(lenient, "gone", {"thing": Gone(1)})
+    with SQLAlchemySaver.from_conn_string(sqlite_url) as saver:
+        with pytest.raises(StorageError, match=r"tests\.checkpoint\.no_such_module\.Gone cannot be restored"):
+            saver.get_tuple(stored)
+
+
+def test_allowlist_is_enforced_when_configured(sqlite_url: str) -> None:
+    from agentgraph.checkpoint import StateSerializer
+
+    with SQLAlchemySaver.from_conn_string(sqlite_url) as saver:
+        stored = _put(saver, "allow", {"p": Point(1, 2)})
+    strict = StateSerializer(allowed_msgpack_modules=None)
+    with SQLAlchemySaver.from_conn_string(sqlite_url, serde=strict) as saver:
+        with pytest.raises(StorageError, match="allowed_msgpack_modules"):
+            saver.get_tuple(stored)
+        allowed = saver.with_allowlist([Point, Color])
+        assert allowed.get_tuple(stored).checkpoint["channel_values"]["p"] == Point(1, 2)

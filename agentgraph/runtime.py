@@ -35,16 +35,23 @@ async def open_async_checkpointer(settings: Settings | None = None) -> AsyncIter
 
 @contextmanager
 def open_store(settings: Settings | None = None) -> Iterator[BaseStore]:
-    """The long-term memory store (in memory for now: it does not outlive the process)."""
-    from langgraph.store.memory import InMemoryStore
+    """The long-term memory store of `settings.database_url` (with the document index), open for the block."""
+    from agentgraph.retrieval import corpus_index_config
+    from agentgraph.store import SQLAlchemyStore
 
-    yield InMemoryStore()
+    with SQLAlchemyStore.from_conn_string((settings or get_settings()).database_url, index=corpus_index_config()) as store:
+        store.setup()
+        yield store
 
 
 @asynccontextmanager
 async def open_async_store(settings: Settings | None = None) -> AsyncIterator[BaseStore]:
-    """The long-term memory store for async callers."""
-    with open_store(settings) as store:
+    """The async long-term memory store of `settings.database_url` (with the document index), open for the block."""
+    from agentgraph.retrieval import corpus_index_config
+    from agentgraph.store import AsyncSQLAlchemyStore
+
+    async with AsyncSQLAlchemyStore.from_conn_string((settings or get_settings()).database_url, index=corpus_index_config()) as store:
+        await store.setup()
         yield store
 
 

@@ -1,0 +1,51 @@
+"""The default graph (`graphs/supervisor.py`): its search tool reads the store the graph runs with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langchain_core.embeddings import DeterministicFakeEmbedding
+from langchain_core.messages import HumanMessage, ToolMessage
+from langgraph.store.memory import InMemoryStore
+
+from agentgraph.graphs.supervisor import build, make_graph
+from agentgraph.retrieval import ingest
+from agentgraph.settings import RetrievalSettings
+from graph_fakes import Script, ai, call, handoff
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+
+
+def test_default_graph_searches_the_collection_in_its_store(settings):
+    settings = settings.model_copy(update={"retrieval": RetrievalSettings(collection="docs", top_k=2)})
+    # the wiring is under test, not ranking: cheap vectors, and BM25 finds the keyword
+    store = InMemoryStore(index={"dims": 16, "embed": DeterministicFakeEmbedding(size=16), "fields": ["text"]})
+    ingest(store, CORPUS, "docs")
+    script = Script(
+        router=[ai("", handoff("retrieval", "Which volcano is mentioned?"))],
+        retrieval=[ai("", call("search", query="volcano eruption")), ai("See the notes. [source: volcanoes.md]")],
+    )
+    out = build(store=store, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
+
+    [reply] = [m for m in out["transcripts"]["retrieval-1"]["messages"] if isinstance(m, ToolMessage)]
+    assert reply.status == "success"
+    lines = reply.content.splitlines()
+    assert len(lines) == 2  # retrieval.top_k
+    assert any(line.startswith("[volcanoes.md] ") for line in lines)
+    assert out["citations"] == ["volcanoes.md"]
+
+
+def test_search_without_a_store_tells_the_model(settings):
+    script = Script(
+        router=[ai("", handoff("retrieval", "anything"))],
+        retrieval=[ai("", call("search", query="anything")), ai("Nothing found.")],
+    )
+    out = build(settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
+    [reply] = [m for m in out["transcripts"]["retrieval-1"]["messages"] if isinstance(m, ToolMessage)]
+    assert reply.status == "error" and "without a store" in reply.content
+
+
+def test_studio_factory_has_no_checkpointer():
+    graph = make_graph()
+    assert graph.checkpointer is None
+    assert {"supervisor", "retrieval", "math", "writing", "join", "finish"} <= set(graph.get_graph().nodes)

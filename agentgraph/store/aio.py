@@ -11,11 +11,17 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from langgraph.store.base import BaseStore, Item, Op, Result, TTLConfig
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agentgraph.db.engine import WRITE_OPTION, aretry_busy, describe_error, make_async_engine, unreachable
+from agentgraph.db.engine import (
+    WRITE_OPTION,
+    aretry_busy,
+    describe_error,
+    make_async_engine,
+    unreachable,
+)
 from agentgraph.db.migrate import upgrade_connection
 from agentgraph.errors import StorageError
 from agentgraph.settings import get_settings
@@ -46,7 +52,7 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
     @classmethod
     @asynccontextmanager
     async def from_conn_string(
-        cls, url: str | None = None, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
+        cls, url: str | URL | None = None, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
     ) -> AsyncIterator[AsyncSQLAlchemyStore]:
         """A store on `url` (default: the `database_url` setting); the engine is disposed on exit."""
         engine = make_async_engine(url or get_settings().database_url)

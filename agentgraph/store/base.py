@@ -180,9 +180,7 @@ def _value_matches(actual: Any, spec: Any) -> bool:
     if operators is not None:
         return all(_apply_operator(actual, op, operand) for op, operand in operators.items())
     if isinstance(spec, Mapping):
-        return isinstance(actual, Mapping) and all(
-            _value_matches(actual.get(k, _MISSING), v) for k, v in spec.items()
-        )
+        return isinstance(actual, Mapping) and all(_value_matches(actual.get(k, _MISSING), v) for k, v in spec.items())
     if isinstance(spec, (list, tuple)):
         return (
             isinstance(actual, list)
@@ -273,9 +271,7 @@ class BaseSQLAlchemyStore:
     ttl_config: TTLConfig | None
     embeddings: Embeddings | None
 
-    def _init_base(
-        self, url: sa.URL, dialect: str, index: StoreIndexConfig | None, ttl: TTLConfig | None
-    ) -> None:
+    def _init_base(self, url: sa.URL, dialect: str, index: StoreIndexConfig | None, ttl: TTLConfig | None) -> None:
         self.url = redact(url)
         self.sql = StoreSQL(dialect)
         self.index_config, self.embeddings, self._index_fields = _normalize_index(index)
@@ -386,10 +382,10 @@ class BaseSQLAlchemyStore:
         state = _BatchState(now=utcnow())
         if plan.gets:
             self._run_gets(conn, plan.gets, results, state)
-        for idx, op in plan.searches:
-            results[idx] = self._run_search(conn, op, vectors, state)
-        for idx, op in plan.lists:
-            results[idx] = self._run_list(conn, op, state.now)
+        for idx, search in plan.searches:
+            results[idx] = self._run_search(conn, search, vectors, state)
+        for idx, listing in plan.lists:
+            results[idx] = self._run_list(conn, listing, state.now)
         refresh = list(state.refresh.values())
         if plan.puts:
             self._refresh(conn, refresh)
@@ -437,13 +433,14 @@ class BaseSQLAlchemyStore:
             operators = _operators(spec)
             terms = operators.items() if operators is not None else [("$eq", spec)]
             try:
-                conditions.extend(self.sql.filter_condition(key, op, operand) for op, operand in terms)
+                conditions.extend([self.sql.filter_condition(key, op, operand) for op, operand in terms])
             except Unsupported:
                 leftover[key] = spec
         return conditions, leftover
 
     def _run_search(self, conn: Connection, op: SearchOp, vectors: _Vectors, state: _BatchState) -> list[SearchItem]:
         conditions, leftover = self._conditions(op.namespace_prefix, op.filter, state.now)
+        scored: list[tuple[Row[Any], float | None]]
         if op.query and self.index_config:
             scored = self._rank(conn, op, conditions, leftover, vectors.queries[op.query])
         elif not leftover:
@@ -465,7 +462,7 @@ class BaseSQLAlchemyStore:
         conditions: list[ColumnElement[bool]],
         leftover: dict[str, Any],
         query: list[float],
-    ) -> list[tuple[Row[Any], float]]:
+    ) -> list[tuple[Row[Any], float | None]]:
         """Items ranked by similarity to `query`: the window [offset, offset + limit)."""
         assert self.index_config is not None
         dims = self.index_config["dims"]
@@ -497,13 +494,15 @@ class BaseSQLAlchemyStore:
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
         if not leftover:
             ranked = ranked[op.offset : wanted]
-        kept: list[tuple[Row[Any], float]] = []
+        kept: list[tuple[Row[Any], float | None]] = []
         for part in chunks(ranked, _PAIRS_PER_QUERY):
-            rows_by_pair = {(r.prefix, r.key): r for r in conn.execute(self.sql.select_items_by_pairs([p for p, _ in part]))}
+            rows_by_pair = {
+                (r.prefix, r.key): r for r in conn.execute(self.sql.select_items_by_pairs([p for p, _ in part]))
+            }
             for pair, score in part:
-                row = rows_by_pair.get(pair)
-                if row is not None and (not leftover or matches_filter(row.value, leftover)):
-                    kept.append((row, score))
+                found = rows_by_pair.get(pair)
+                if found is not None and (not leftover or matches_filter(found.value, leftover)):
+                    kept.append((found, score))
             if leftover and len(kept) >= wanted:
                 break
         return kept[op.offset : wanted] if leftover else kept
@@ -525,7 +524,7 @@ class BaseSQLAlchemyStore:
             if condition.match_type == "prefix":
                 conditions.append(self.sql.prefix_condition(column, ns_text(literal)))
             elif condition.match_type == "suffix":
-                conditions.append(self.sql.suffix_condition(column, ns_text(reversed(literal))))
+                conditions.append(self.sql.suffix_condition(column, ns_text(literal[::-1])))
         if self._omit_expired:
             conditions.append(self.sql.not_expired(now))
         namespaces = [ns_tuple(p) for p in conn.execute(self.sql.distinct_prefixes(conditions)).scalars()]
@@ -536,52 +535,52 @@ class BaseSQLAlchemyStore:
         return namespaces[op.offset : op.offset + op.limit]
 
     def _run_puts(self, conn: Connection, plan: _Plan, vectors: _Vectors, now: datetime) -> None:
-        by_prefix: dict[str, list[str]] = defaultdict(list)
+        """Upsert items first (locking their rows against concurrent writers), then replace vectors."""
         upserts: list[dict[str, Any]] = []
-        for op in plan.puts:
+        by_prefix: dict[str, list[str]] = defaultdict(list)
+        deletes: dict[str, list[str]] = defaultdict(list)
+        for op in sorted(plan.puts, key=lambda op: (ns_text(op.namespace), op.key)):
             prefix = ns_text(op.namespace)
             by_prefix[prefix].append(op.key)
-            if op.value is not None:
-                ttl = float(op.ttl) if op.ttl is not None else None
-                upserts.append(
-                    {
-                        "prefix": prefix,
-                        "key": op.key,
-                        "value": dict(op.value),
-                        "created_at": now,
-                        "updated_at": now,
-                        "expires_at": now + timedelta(minutes=ttl) if ttl is not None else None,
-                        "ttl_minutes": ttl,
-                    }
-                )
-        deleted = {(ns_text(op.namespace), op.key) for op in plan.puts if op.value is None}
+            if op.value is None:
+                deletes[prefix].append(op.key)
+                continue
+            ttl = float(op.ttl) if op.ttl is not None else None
+            upserts.append(
+                {
+                    "prefix": prefix,
+                    "key": op.key,
+                    "value": dict(op.value),
+                    "created_at": now,
+                    "updated_at": now,
+                    "expires_at": now + timedelta(minutes=ttl) if ttl is not None else None,
+                    "ttl_minutes": ttl,
+                }
+            )
+        if upserts:
+            conn.execute(self.sql.upsert_items(), upserts)
         for prefix, keys in by_prefix.items():
             for part in chunks(keys):
                 conn.execute(self.sql.delete_vectors(prefix, part))
-                gone = [k for k in part if (prefix, k) in deleted]
-                if gone:
-                    conn.execute(self.sql.delete_items(prefix, gone))
-        if upserts:
-            conn.execute(self.sql.upsert_items(), upserts)
+        for prefix, keys in deletes.items():
+            for part in chunks(keys):
+                conn.execute(self.sql.delete_items(prefix, part))
         if plan.texts:
-            backend = self._vector_backend(conn)
-            dims = self.index_config["dims"] if self.index_config else 0
-            rows = [
-                {
-                    "prefix": prefix,
-                    "key": key,
-                    "field": name,
-                    "embedding": (
-                        [float(x) for x in vector] if backend.pgvector_dims else _unit(vector, dims).astype("<f4").tobytes()
-                    ),
-                }
-                for (prefix, key, name, _), vector in zip(plan.texts, vectors.documents, strict=True)
-            ]
-            if backend.pgvector_dims:
-                for row in rows:
-                    if len(row["embedding"]) != dims:
-                        raise StorageError(f"the embedding model returned {len(row['embedding'])} dims, the index expects {dims}")
-            conn.execute(self.sql.insert_vectors(backend.pgvector_dims), rows)
+            conn.execute(
+                self.sql.insert_vectors(self._vector_backend(conn).pgvector_dims),
+                self._vector_rows(conn, plan, vectors),
+            )
+
+    def _vector_rows(self, conn: Connection, plan: _Plan, vectors: _Vectors) -> list[dict[str, Any]]:
+        assert self.index_config is not None
+        dims = self.index_config["dims"]
+        pgvector = bool(self._vector_backend(conn).pgvector_dims)
+        rows = []
+        for (prefix, key, name, _), vector in zip(plan.texts, vectors.documents, strict=True):
+            unit = _unit(vector, dims)  # also checks the size
+            embedding: Any = [float(x) for x in vector] if pgvector else unit.astype("<f4").tobytes()
+            rows.append({"prefix": prefix, "key": key, "field": name, "embedding": embedding})
+        return rows
 
     # -- maintenance and bulk reads -------------------------------------------------------------
 
@@ -590,17 +589,18 @@ class BaseSQLAlchemyStore:
         conn.execute(vectors)
         return int(conn.execute(items).rowcount or 0)
 
-    def _list_items(self, conn: Connection, namespace_prefix: Sequence[str], filter: Mapping[str, Any] | None) -> list[Item]:
+    def _list_items(
+        self, conn: Connection, namespace_prefix: Sequence[str], filter: Mapping[str, Any] | None
+    ) -> list[Item]:
         conditions, leftover = self._conditions(namespace_prefix, filter, utcnow())
         rows = conn.execute(self.sql.search_items(conditions, None, 0)).all()
         return [_to_item(row) for row in rows if not leftover or matches_filter(row.value, leftover)]
 
     def _count_items(self, conn: Connection, namespace_prefix: Sequence[str]) -> tuple[int, datetime | None]:
         conditions, _ = self._conditions(namespace_prefix, None, utcnow())
-        count, latest = conn.execute(self.sql.count_items(conditions)).one()
-        return int(count), latest
+        row = conn.execute(self.sql.count_items(conditions)).one()
+        return int(row[0]), row[1]
 
     def _sweep_interval_s(self, minutes: float | None) -> float:
         configured = (self.ttl_config or {}).get("sweep_interval_minutes")
         return float(minutes or configured or 5) * 60.0
-

@@ -98,9 +98,7 @@ def _vector_columns(embedding_type: sa.types.TypeEngine[Any]) -> list[Any]:
         sa.Column("key", sa.Text, primary_key=True),
         sa.Column("field", sa.Text, primary_key=True, comment="the indexed path, e.g. 'text' or 'tags.0'"),
         sa.Column("embedding", embedding_type, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["prefix", "key"], [f"{ITEMS_TABLE}.prefix", f"{ITEMS_TABLE}.key"], ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["prefix", "key"], [f"{ITEMS_TABLE}.prefix", f"{ITEMS_TABLE}.key"], ondelete="CASCADE"),
     ]
 
 

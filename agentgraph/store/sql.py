@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from agentgraph.errors import StorageError
-from agentgraph.store.schema import VECTOR_INDEX, VECTORS_TABLE, Vector, pgvector_table, store_item_vectors, store_items
+from agentgraph.store.schema import (
+    VECTORS_TABLE,
+    Vector,
+    pgvector_table,
+    store_item_vectors,
+    store_items,
+)
 
 ITEM_COLUMNS = (
     store_items.c.prefix,
@@ -126,9 +132,7 @@ class StoreSQL:
     def select_items_by_pairs(self, pairs: Sequence[tuple[str, str]]) -> sa.Select[Any]:
         return sa.select(*ITEM_COLUMNS).where(sa.tuple_(store_items.c.prefix, store_items.c.key).in_(pairs))
 
-    def search_items(
-        self, conditions: Sequence[ColumnElement[bool]], limit: int | None, offset: int
-    ) -> sa.Select[Any]:
+    def search_items(self, conditions: Sequence[ColumnElement[bool]], limit: int | None, offset: int) -> sa.Select[Any]:
         """Items matching `conditions`, most recently updated first."""
         stmt = (
             sa.select(*ITEM_COLUMNS)
@@ -146,7 +150,8 @@ class StoreSQL:
         return sa.select(store_items.c.prefix).where(*conditions).distinct()
 
     def count_items(self, conditions: Sequence[ColumnElement[bool]]) -> sa.Select[Any]:
-        return sa.select(sa.func.count(), sa.func.max(store_items.c.updated_at)).where(*conditions)
+        stmt = sa.select(sa.func.count(), sa.func.max(store_items.c.updated_at)).where(*conditions)
+        return cast(sa.Select[Any], stmt)
 
     def upsert_items(self) -> Any:
         """Insert-or-replace of items (executemany over prefix, key, value, times, ttl)."""
@@ -241,10 +246,6 @@ class StoreSQL:
             " FROM pg_attribute a"
             " WHERE a.attrelid = to_regclass(:table) AND a.attname = 'embedding' AND NOT a.attisdropped"
         ).bindparams(table=VECTORS_TABLE)
-
-    @staticmethod
-    def vector_index_name() -> str:
-        return VECTOR_INDEX
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:

@@ -11,10 +11,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from langgraph.store.base import BaseStore, Item, Op, Result, TTLConfig
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from agentgraph.db.engine import WRITE_OPTION, describe_error, make_engine, retry_busy, unreachable
+from agentgraph.db.engine import (
+    WRITE_OPTION,
+    describe_error,
+    make_engine,
+    retry_busy,
+    unreachable,
+)
 from agentgraph.db.migrate import upgrade_connection
 from agentgraph.settings import get_settings
 from agentgraph.store.base import BaseSQLAlchemyStore, StoreIndexConfig
@@ -32,9 +38,7 @@ class SQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
     ...     hits = store.search(("notes",), query="feline behaviour")
     """
 
-    def __init__(
-        self, engine: Engine, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None) -> None:
         self.engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._init_base(engine.url, engine.dialect.name, index, ttl)
@@ -44,7 +48,7 @@ class SQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
     @classmethod
     @contextmanager
     def from_conn_string(
-        cls, url: str | None = None, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
+        cls, url: str | URL | None = None, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
     ) -> Iterator[SQLAlchemyStore]:
         """A store on `url` (default: the `database_url` setting); the engine is disposed on exit."""
         engine = make_engine(url or get_settings().database_url)
@@ -81,9 +85,7 @@ class SQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
         """Execute get, search, list-namespaces and put operations in one transaction."""
         plan = self._plan(ops)
         vectors = self._embed(plan)
-        results, refresh = self._run(
-            self._execute, plan, vectors, write=bool(plan.puts), action="use the memory store"
-        )
+        results, refresh = self._run(self._execute, plan, vectors, write=bool(plan.puts), action="use the memory store")
         if refresh:
             self._run(Connection.execute, self.sql.refresh_expiry(), refresh, write=True, action="refresh TTLs")
         return results

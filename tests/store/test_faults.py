@@ -22,9 +22,8 @@ def _closed_port() -> int:
 def test_unreachable_database_names_the_url_without_password() -> None:
     port = _closed_port()
     url = f"postgresql://agent:s3cret-pw@127.0.0.1:{port}/memories"
-    with SQLAlchemyStore.from_conn_string(url, index=None) as store:
-        with pytest.raises(StorageError) as excinfo:
-            store.get(("a",), "k")
+    with SQLAlchemyStore.from_conn_string(url, index=None) as store, pytest.raises(StorageError) as excinfo:
+        store.get(("a",), "k")
     message = str(excinfo.value)
     assert f"127.0.0.1:{port}/memories" in message
     assert "s3cret-pw" not in message
@@ -67,7 +66,8 @@ def test_migration_0002_up_and_down(tmp_path: Path) -> None:
 def test_unsupported_database_and_index_settings(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cosine"):
         SQLAlchemyStore.from_conn_string(
-            f"sqlite:///{tmp_path / 'x.db'}", index={"distance_type": "l2"}  # type: ignore[typeddict-item]
+            f"sqlite:///{tmp_path / 'x.db'}",
+            index={"distance_type": "l2"},  # type: ignore[typeddict-item]
         ).__enter__()
     with pytest.raises(StorageError, match="unsupported database URL"):
         SQLAlchemyStore.from_conn_string("mysql://u@h/db").__enter__()

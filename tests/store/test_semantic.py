@@ -24,7 +24,7 @@ NOTES = {
 def test_query_about_cats_ranks_the_cat_text_above_the_tax_text(store: SQLAlchemyStore) -> None:
     store.batch([PutOp(("memories", "u1"), key, value) for key, value in NOTES.items()])
     results = store.search(("memories",), query="kittens and other feline pets", limit=3)
-    assert [item.key for item in results][0] == "cat"
+    assert next(item.key for item in results) == "cat"
     scores = {item.key: item.score for item in results}
     assert scores["cat"] is not None and scores["tax"] is not None
     assert scores["cat"] > scores["tax"] + 0.2
@@ -40,7 +40,7 @@ def test_query_with_filter_namespace_and_paging(store: SQLAlchemyStore) -> None:
     store.put(("memories", "u2"), "cat2", {"text": "Cats are curious feline animals.", "topic": "pets"})
 
     only_u1 = store.search(("memories", "u1"), query="feline animals", limit=5)
-    assert [item.key for item in only_u1][0] == "cat" and "cat2" not in {i.key for i in only_u1}
+    assert next(item.key for item in only_u1) == "cat" and "cat2" not in {i.key for i in only_u1}
 
     filtered = store.search(("memories",), query="feline animals", filter={"topic": {"$ne": "pets"}}, limit=5)
     assert {item.key for item in filtered} == {"tax", "bread"}
@@ -141,9 +141,7 @@ def test_pgvector_column_index_and_plan(pgvector_db: str, text_index: dict[str, 
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             stmt = store.sql.nearest_vectors([], [0.1] * 384, 384, 5)
             compiled = stmt.compile(dialect=conn.dialect)
-            plan = "\n".join(
-                row[0] for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all()
-            )
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all())
             assert "store_item_vectors_embedding_idx" in plan
 
 
@@ -166,6 +164,6 @@ def test_sqlite_uses_the_exact_search(sqlite_db: str) -> None:
 
 @pytest.mark.pgvector
 def test_pgvector_refuses_other_dims(pgvector_db: str, hashed_embedding: Embed) -> None:
-    with SQLAlchemyStore.from_conn_string(pgvector_db, index={"dims": 8, "embed": hashed_embedding(8)}) as store:
-        with pytest.raises(StorageError, match="384-dim"):
-            store.put(("m",), "a", {"text": "x"})
+    index = {"dims": 8, "embed": hashed_embedding(8)}
+    with SQLAlchemyStore.from_conn_string(pgvector_db, index=index) as store, pytest.raises(StorageError, match="384"):
+        store.put(("m",), "a", {"text": "x"})

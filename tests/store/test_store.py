@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from langgraph.store.base import GetOp, InvalidNamespaceError, ListNamespacesOp, MatchCondition, PutOp, SearchOp
+from langgraph.store.base import (
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    MatchCondition,
+    PutOp,
+    SearchOp,
+)
 from langgraph.store.memory import InMemoryStore
 
 from agentgraph.errors import StorageError
@@ -116,8 +123,22 @@ def test_namespace_prefix_matches_whole_labels(store: SQLAlchemyStore) -> None:
 
 
 FILTER_ITEMS: dict[str, dict[str, Any]] = {
-    "a": {"kind": "note", "score": 1, "tags": ["x", "y"], "meta": {"lang": "en", "n": 1}, "flag": True, "d": "2024-01-05"},
-    "b": {"kind": "note", "score": 2.5, "tags": ["y"], "meta": {"lang": "fr", "n": 2}, "flag": False, "d": "2024-02-01"},
+    "a": {
+        "kind": "note",
+        "score": 1,
+        "tags": ["x", "y"],
+        "meta": {"lang": "en", "n": 1},
+        "flag": True,
+        "d": "2024-01-05",
+    },
+    "b": {
+        "kind": "note",
+        "score": 2.5,
+        "tags": ["y"],
+        "meta": {"lang": "fr", "n": 2},
+        "flag": False,
+        "d": "2024-02-01",
+    },
     "c": {"kind": "task", "score": 10, "tags": [], "meta": {"lang": "en"}, "flag": 1, "d": None},
     "d": {"kind": "task", "score": "10", "other": None},
     "e": {"kind": 'qu"ote', "score": -3, 'we"ird': 1},
@@ -173,7 +194,13 @@ def test_filters_agree_with_in_memory_store(store: SQLAlchemyStore) -> None:
         if key in "abc":
             store.put(("f",), key, value)
             reference.put(("f",), key, value)
-    for filter in [{"kind": "note"}, {"score": {"$gt": 1.5}}, {"meta": {"lang": "en"}}, {"tags": ["y"]}, {"kind": {"$ne": "task"}}]:
+    for filter in [
+        {"kind": "note"},
+        {"score": {"$gt": 1.5}},
+        {"meta": {"lang": "en"}},
+        {"tags": ["y"]},
+        {"kind": {"$ne": "task"}},
+    ]:
         ours = sorted(item.key for item in store.search(("f",), filter=filter))
         theirs = sorted(item.key for item in reference.search(("f",), filter=filter))
         assert ours == theirs, filter
@@ -294,7 +321,9 @@ def test_default_ttl_from_config(make_store: Callable[..., SQLAlchemyStore], sql
     assert expiry is not None and expiry > datetime.now(UTC) + timedelta(minutes=4)
 
 
-def test_reads_refresh_ttl(store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]) -> None:
+def test_reads_refresh_ttl(
+    store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]
+) -> None:
     store.put(("t",), "k", {"v": 1}, ttl=60)
     soon = datetime.now(UTC) + timedelta(minutes=30)
 
@@ -342,7 +371,9 @@ def test_expired_items_visible_until_swept_unless_omitted(
     assert store.sweep_ttl() == 0
 
 
-def test_sweep_removes_vectors_too(store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]) -> None:
+def test_sweep_removes_vectors_too(
+    store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]
+) -> None:
     store.put(("t",), "k", {"text": "a short note"}, ttl=1)
     assert sql("SELECT count(*) FROM store_item_vectors")[0][0] == 1
     age("k", -1)

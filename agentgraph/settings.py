@@ -40,7 +40,12 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8765
     request_timeout_s: float = 120.0
-    max_retries: int = 2
+    max_retries: int = Field(default=2, ge=0, description="Retries of one request on one server (with backoff) before failing over.")
+    failover_cooldown_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="After a server fails (unreachable, timed out, 5xx), it is tried after the others for this long.",
+    )
     startup_timeout_s: float = 900.0
     max_loras: int = 4
     max_lora_rank: int = 8
@@ -111,6 +116,19 @@ class FinetuneSettings(BaseModel):
     eval_top_k: int = Field(default=3, ge=1, description="Passages the retrieval evaluation's search returns.")
 
 
+class ServiceSettings(BaseModel):
+    """The HTTP service (`agentgraph service`): where it listens, its worker processes and request limits."""
+
+    host: str = Field(default="127.0.0.1", description="Interface the service listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the service listens on.")
+    workers: int = Field(default=1, ge=1, description="Worker processes; more than one needs PostgreSQL.")
+    max_question_chars: int = Field(default=8000, ge=1, description="Longer questions are refused (HTTP 422).")
+    max_concurrent_runs: int = Field(
+        default=32, ge=1, description="Runs one worker process executes at once; further runs wait for a slot."
+    )
+    shutdown_timeout_s: float = Field(default=30.0, ge=0, description="How long a stopping worker lets running runs finish.")
+
+
 class Settings(BaseSettings):
     """All of agentgraph's settings."""
 
@@ -133,6 +151,7 @@ class Settings(BaseSettings):
     graph: GraphSettings = Field(default_factory=GraphSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     @classmethod
     def settings_customise_sources(

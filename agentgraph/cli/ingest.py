@@ -23,9 +23,12 @@ def ingest_command(
 ) -> None:
     """Index documents into the configured database for the retrieval agent's `search` tool.
 
-    Unchanged files are skipped and changed ones replaced. Files that cannot be read are listed at the
-    end and the exit code is 1; the other files are still indexed.
+    Unchanged files are skipped and changed ones replaced; hidden files and symlinks leading out of the
+    folder are not read. Files that cannot be read are listed at the end and the exit code is 1; the
+    other files are still indexed.
     """
+    import logging
+
     from rich.console import Console
 
     from agentgraph.retrieval import corpus_index_config, ingest
@@ -35,25 +38,23 @@ def ingest_command(
     settings = get_settings()
     collection = collection or settings.retrieval.collection
     err = Console(stderr=True, highlight=False)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged PDFs are reported once, below
     out = Console(highlight=False)
     with SQLAlchemyStore.from_conn_string(settings.database_url, index=corpus_index_config()) as store:
         store.setup()
-        if quiet:
-            report = ingest(store, directory, collection, prune=prune)
-        else:
-            with _RichProgress(err) as progress:
-                report = ingest(store, directory, collection, prune=prune, progress=progress)
+        with _RichProgress(err, visible=not quiet) as progress:
+            report = ingest(store, directory, collection, prune=prune, progress=progress)
     _print_report(out, err, report)
     if not report.ok:
         raise typer.Exit(1)
 
 
 class _RichProgress:
-    """Shows ingest progress as rich progress bars: files, chunks, embedding."""
+    """Shows ingest progress as rich progress bars (files, chunks, embedding), unless not `visible`."""
 
     LABELS = {"files": "reading files", "chunks": "chunks", "embedding": "embedding"}
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, visible: bool = True) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
@@ -63,6 +64,7 @@ class _RichProgress:
             TimeElapsedColumn(),
             console=console,
             transient=False,
+            disable=not visible,
         )
         self._tasks: dict[str, int] = {}
 
@@ -102,27 +104,30 @@ def _quiet_model_loading() -> None:
 
 
 def _print_report(out: Console, err: Console, report: IngestReport) -> None:
+    from rich.markup import escape
+
     counts = (
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed"
     )
-    out.print(f"collection [bold]{report.collection}[/]: {counts}")
+    out.print(f"collection [bold]{escape(report.collection)}[/]: {counts}")
     out.print(
         f"chunks: {report.chunks_written} written, {report.chunks_deleted} deleted; "
         f"now {report.total_files} files, {report.total_chunks} chunks"
     )
     for source in report.empty:
-        err.print(f"[yellow]warning:[/] {source}: no text found (indexed with no chunks)")
+        err.print(f"[yellow]warning:[/] {escape(source)}: no text found (indexed with no chunks)", soft_wrap=True)
     if report.missing:
         listed = ", ".join(report.missing[:10]) + (" ..." if len(report.missing) > 10 else "")
         err.print(
-            f"[yellow]note:[/] {len(report.missing)} indexed file(s) no longer in {report.directory} "
-            f"are still searchable: {listed} (use --prune to remove them)"
+            f"[yellow]note:[/] {len(report.missing)} indexed file(s) no longer in {escape(str(report.directory))} "
+            f"are still searchable: {escape(listed)} (use --prune to remove them)",
+            soft_wrap=True,
         )
     if report.failed:
         err.print(f"[bold red]{len(report.failed)} file(s) failed[/] (earlier versions, if any, stay indexed):")
         for source, reason in sorted(report.failed.items()):
-            err.print(f"  {source}: {reason}")
+            err.print(f"  {escape(source)}: {escape(reason)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

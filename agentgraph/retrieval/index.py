@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,6 +44,8 @@ MANIFEST_KEY = "manifest"
 FILE_PREFIX = "file:"
 PAGE_SIZE = 1000
 WRITE_BATCH = 32
+ORPHAN_GRACE = timedelta(hours=1)
+"""Chunks no file record names are deleted once this old: younger ones may belong to a concurrent run."""
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -312,7 +314,11 @@ def ingest(
         report.removed.append(source)
         report.chunks_deleted += int(previous.get("chunks", 0))
 
+    # Re-read the records: another worker may have ingested into this collection meanwhile.
+    records = file_records(list_items(store, meta_ns), collection)
     report.chunks_deleted += _collect_orphans(store, corpus_ns, records)
+    if report.changed:
+        store.put(meta_ns, MANIFEST_KEY, _bumped(manifest, records), index=False)
     report.total_files = len(records)
     report.total_chunks = sum(int(r.get("chunks", 0)) for r in records.values())
     return report
@@ -335,10 +341,19 @@ def _delete_ops(namespace: tuple[str, ...], record: Mapping[str, Any]) -> list[P
 def _collect_orphans(store: BaseStore, namespace: tuple[str, ...], records: Mapping[str, Mapping[str, Any]]) -> int:
     """Deletes chunks that no file record names (left by an interrupted run); returns how many."""
     live = {r["doc"] for r in records.values()}
-    orphans = [item.key for item in list_items(store, namespace) if doc_of_key(item.key) not in live]
+    cutoff = datetime.now(UTC) - ORPHAN_GRACE
+    orphans = [
+        item.key
+        for item in list_items(store, namespace)
+        if doc_of_key(item.key) not in live and _aware(item.updated_at) < cutoff
+    ]
     for start in range(0, len(orphans), PAGE_SIZE):
         store.batch([PutOp(namespace, key, None) for key in orphans[start : start + PAGE_SIZE]])
     return len(orphans)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def collection_stats(store: BaseStore, collection: str) -> dict[str, Any]:

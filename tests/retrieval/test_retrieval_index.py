@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from langgraph.store.base import PutOp
 from langgraph.store.memory import InMemoryStore
 
+import agentgraph.retrieval.index as index_module
 from agentgraph.retrieval import HybridSearcher, IngestError, collection_stats, ingest
 from agentgraph.retrieval.index import (
     FILE_PREFIX,
@@ -256,10 +258,19 @@ def test_an_interrupted_replacement_leaves_the_old_version_whole(
     assert searcher.search("Egyptian goddess Bastet", k=1)[0].source == "cats.md"
 
 
-def test_leftover_chunks_are_removed_by_the_next_run(store: InMemoryStore, docs: Path) -> None:
+def test_leftover_chunks_are_removed_by_a_later_run(
+    store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ingest(store, docs, "c", **CHUNKING)
     orphan = chunk_key("0" * 24, 0)
     store.put(corpus_namespace("c"), orphan, {"text": "stale", "source": "gone.md", "chunk": 0, "path": "/x", "sha256": "0"})
+
+    # a fresh one may be a concurrent run's write in progress: kept
+    assert ingest(store, docs, "c", **CHUNKING).chunks_deleted == 0
+    assert orphan in chunks(store)
+
+    monkeypatch.setattr(index_module, "ORPHAN_GRACE", timedelta(0))
     report = ingest(store, docs, "c", **CHUNKING)
     assert report.chunks_deleted == 1
     assert orphan not in chunks(store)
+    assert len(chunks(store)) == report.total_chunks

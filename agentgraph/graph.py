@@ -1,4 +1,13 @@
-"""`build_graph`: a set of agents becomes a compiled supervisor graph."""
+"""`build_graph`: a set of agents becomes a compiled supervisor graph.
+
+```python
+from agentgraph import AgentSpec, build_graph
+from agentgraph.agents import MATH, WRITING
+
+graph = build_graph([MATH, WRITING, AgentSpec("units", "Converts units.", "You convert units.", tools=(convert,))])
+graph.invoke({"messages": [("user", "Convert 5 miles to km and write it as a note.")]})["answer"]
+```
+"""
 
 from __future__ import annotations
 

@@ -63,14 +63,13 @@ def model_turn(
     except Exception as exc:
         if _is_unreachable(exc):
             raise ServingError(f"model {model!r}: the model server is not reachable ({exc}); start it with `agentgraph serve` or check server.urls") from exc
-        if not (fallback and model != BASE_MODEL_NAME and is_model_missing(exc)):
+        if not is_model_missing(exc):
             raise
-    try:
-        return ModelTurn(_ask(factory, BASE_MODEL_NAME, messages, tools, name), BASE_MODEL_NAME, True)
-    except Exception as exc:
-        if _is_unreachable(exc):
-            raise ServingError(f"model {BASE_MODEL_NAME!r}: the model server is not reachable ({exc})") from exc
-        raise
+        if model == BASE_MODEL_NAME:
+            raise ServingError(f"model {model!r} is not served: is server.urls the server `agentgraph serve` started?") from exc
+        if not fallback:
+            raise ServingError(f"model {model!r} is not served and graph.fallback_to_base is off; register and serve its adapter") from exc
+    return ModelTurn(model_turn(factory, BASE_MODEL_NAME, messages, tools=tools, fallback=False, name=name).message, BASE_MODEL_NAME, True)
 
 
 def _ask(factory: ModelFactory, model: str, messages: Sequence[BaseMessage], tools: Sequence[dict], name: str) -> AIMessage:

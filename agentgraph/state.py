@@ -12,7 +12,7 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-SubtaskStatus = Literal["pending", "done", "failed", "skipped"]
+SubtaskStatus = Literal["pending", "done", "failed"]
 
 
 class Subtask(TypedDict):

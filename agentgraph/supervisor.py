@@ -94,7 +94,7 @@ class Supervisor:
             if accepted:
                 break
             if attempt < attempts:
-                written.append(HumanMessage(_retry_hint(turn.message, rejected)))
+                written.append(HumanMessage(_retry_hint(rejected)))
 
         update["messages"] = [m for m in written if not isinstance(m, HumanMessage)]
         update["handoffs"] = len(accepted)
@@ -198,7 +198,7 @@ def _replies(accepted: Sequence[Handoff], rejected: Sequence[RejectedCall]) -> l
     return replies
 
 
-def _retry_hint(reply: AIMessage, rejected: Sequence[RejectedCall]) -> str:
+def _retry_hint(rejected: Sequence[RejectedCall]) -> str:
     if rejected:
         reasons = "; ".join(r.reason for r in rejected)
         return f"Those calls were not valid handoffs ({reasons}). Reply only with transfer_to_<agent>(task=...) calls."

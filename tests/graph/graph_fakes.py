@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 Reply = AIMessage | Callable[[Sequence[BaseMessage]], AIMessage] | Exception
 
@@ -44,14 +45,17 @@ class Script:
     with the server's 404 "model does not exist".
     """
 
-    def __init__(self, missing: Sequence[str] = (), **replies: Sequence[Reply]) -> None:
+    def __init__(self, missing: Sequence[str] = (), stream: bool = False, **replies: Sequence[Reply]) -> None:
         self.replies = {name: list(items) for name, items in replies.items()}
         self.missing = set(missing)
+        self.stream = stream
+        self.streamed_turns = 0
         self.calls: list[tuple[str, list[BaseMessage], list[str]]] = []
         self._lock = threading.Lock()
 
     def factory(self, name: str) -> BaseChatModel:
-        return ScriptedChatModel(served_name=name, script=self)
+        model = StreamingScriptedChatModel if self.stream else ScriptedChatModel
+        return model(served_name=name, script=self)
 
     def next_reply(self, name: str, messages: list[BaseMessage], tools: list[str]) -> AIMessage:
         with self._lock:
@@ -91,6 +95,21 @@ class ScriptedChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
         reply = self.script.next_reply(self.served_name, messages, self.tool_names)
         return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+class StreamingScriptedChatModel(ScriptedChatModel):
+    """Streams each reply as a server does: text word by word, then the tool calls as call chunks."""
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        reply = self.script.next_reply(self.served_name, messages, self.tool_names)
+        self.script.streamed_turns += 1
+        for word in reply.text.split(" ") if reply.text else ():
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+        calls = [
+            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+            for i, c in enumerate(reply.tool_calls)
+        ]
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=calls, chunk_position="last"))
 
 
 class SpyTool:

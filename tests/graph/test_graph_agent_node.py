@@ -12,6 +12,7 @@ from agentgraph import build_graph
 from agentgraph.agents.math import MATH
 from agentgraph.agents.retrieval import make_retrieval_agent
 from agentgraph.agents.writing import WRITING
+from agentgraph.errors import ServingError
 from agentgraph.settings import GraphSettings
 from agentgraph.threads import thread_config
 from graph_fakes import Script, SpyTool, ai, call, handoff, model_not_found, unanswered_tool_calls
@@ -134,11 +135,16 @@ def test_falls_back_to_the_base_model_when_the_adapter_is_not_served(agents, set
     assert script.models_called() == ["router", "base", "math", "base", "base"]
 
 
-def test_without_fallback_a_missing_adapter_is_an_error(agents, settings):
-    import openai
-
+def test_without_fallback_a_missing_adapter_is_a_clear_error(agents, settings):
     settings = settings.model_copy(update={"graph": GraphSettings(fallback_to_base=False)})
     script = Script(missing=["router"], base=[ai("", handoff("math", "2+2"))])
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(ServingError, match="model 'router' is not served and graph.fallback_to_base is off"):
         build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
     assert script.models_called() == ["router"]
+
+
+def test_a_missing_base_model_is_a_clear_error(agents, settings):
+    script = Script(missing=["router", "base"])
+    with pytest.raises(ServingError, match="model 'base' is not served"):
+        build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
+    assert script.models_called() == ["router", "base"]

@@ -72,6 +72,19 @@ def test_run_live_view_shows_each_agent_and_the_answer():
     assert out.index("retrieval (retrieval-1)") < out.index("writing (writing-1)") < out.index("─ answer ─")
 
 
+def test_run_live_view_streams_tokens():
+    streamed = script()
+    streamed.stream = True
+    graph_fakes.SCRIPT = streamed
+    code, out, exc = cli("run", "Capital of France and 2+2?", "--thread", "t1", *GRAPH)
+    assert code == 0, exc
+    assert streamed.streamed_turns == len(streamed.calls)  # every model turn came as tokens
+    # the streamed turns were put back together: tool calls ran, text shows once per turn
+    assert '-> calculator(expression="2+2")' in out and "<- calculator: 4" in out
+    assert out.count("The answer is 4.") == 1
+    assert "Note: Paris; 4." in out
+
+
 def test_approval_through_resume_with_edited_arguments():
     graph_fakes.SCRIPT = script()
     code, out, exc = cli("run", "q", "--thread", "t1", "--json", *WITH_APPROVAL)

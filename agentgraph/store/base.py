@@ -344,6 +344,7 @@ class BaseSQLAlchemyStore:
         self._schema_checked = False
 
     def _vector_search_kind(self, conn: Connection) -> str | None:
+        self._prepare_connection(conn)
         return self._vector_backend(conn).name if self.index_config else None
 
     def _prepare_connection(self, conn: Connection) -> None:
@@ -483,14 +484,14 @@ class BaseSQLAlchemyStore:
                     break
                 limit *= 4
         else:
-            rows = [r for r in conn.execute(self.sql.scan_vectors(conditions)) if len(r.embedding) == dims * 4]
-            if rows:
-                matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), dims)
-                scores = matrix @ _unit(query, dims)
-                for row, score in zip(rows, scores.tolist(), strict=True):
-                    pair = (row.prefix, row.key)
-                    if score > best.get(pair, -np.inf):
-                        best[pair] = score
+            scanned = conn.execute(self.sql.scan_vectors(conditions)).tuples().all()
+            vectors_of = [(prefix, key, blob) for prefix, key, blob in scanned if len(blob) == dims * 4]
+            if vectors_of:
+                blobs = b"".join(blob for _, _, blob in vectors_of)
+                scores = np.frombuffer(blobs, dtype="<f4").reshape(len(vectors_of), dims) @ _unit(query, dims)
+                for (prefix, key, _), score in zip(vectors_of, scores.tolist(), strict=True):
+                    if score > best.get((prefix, key), -np.inf):
+                        best[(prefix, key)] = score
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
         if not leftover:
             ranked = ranked[op.offset : wanted]
@@ -585,6 +586,7 @@ class BaseSQLAlchemyStore:
     # -- maintenance and bulk reads -------------------------------------------------------------
 
     def _sweep(self, conn: Connection) -> int:
+        self._prepare_connection(conn)
         vectors, items = self.sql.delete_expired(utcnow())
         conn.execute(vectors)
         return int(conn.execute(items).rowcount or 0)
@@ -592,11 +594,13 @@ class BaseSQLAlchemyStore:
     def _list_items(
         self, conn: Connection, namespace_prefix: Sequence[str], filter: Mapping[str, Any] | None
     ) -> list[Item]:
+        self._prepare_connection(conn)
         conditions, leftover = self._conditions(namespace_prefix, filter, utcnow())
         rows = conn.execute(self.sql.search_items(conditions, None, 0)).all()
         return [_to_item(row) for row in rows if not leftover or matches_filter(row.value, leftover)]
 
     def _count_items(self, conn: Connection, namespace_prefix: Sequence[str]) -> tuple[int, datetime | None]:
+        self._prepare_connection(conn)
         conditions, _ = self._conditions(namespace_prefix, None, utcnow())
         row = conn.execute(self.sql.count_items(conditions)).one()
         return int(row[0]), row[1]

@@ -71,3 +71,12 @@ def test_unsupported_database_and_index_settings(tmp_path: Path) -> None:
         ).__enter__()
     with pytest.raises(StorageError, match="unsupported database URL"):
         SQLAlchemyStore.from_conn_string("mysql://u@h/db").__enter__()
+
+
+async def test_async_setup_then_use(tmp_path: Path) -> None:
+    async with AsyncSQLAlchemyStore.from_conn_string(f"sqlite:///{tmp_path / 'a.db'}", index=None) as store:
+        with pytest.raises(StorageError, match="no agentgraph schema"):
+            await store.acount_items(("a",))
+        await store.setup()
+        await store.aput(("a",), "k", {"v": 1})
+        assert (await store.acount_items(("a",)))[0] == 1

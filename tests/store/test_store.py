@@ -206,6 +206,17 @@ def test_filters_agree_with_in_memory_store(store: SQLAlchemyStore) -> None:
         assert ours == theirs, filter
 
 
+def test_scalar_filters_are_evaluated_in_sql(store: SQLAlchemyStore) -> None:
+    """Plain scalar filters never fall back to a Python scan; nested values and lists do."""
+    now = datetime.now(UTC)
+    scalar = {"kind": "note", "score": {"$gt": 1, "$lte": 5}, "flag": True, "d": None, "s": {"$ne": "x"}}
+    conditions, leftover = store._conditions(("f",), scalar, now)
+    assert leftover == {} and len(conditions) == 1 + 6
+    nested = {"meta": {"lang": "en"}, "tags": ["x"], "kind": "note"}
+    _, leftover = store._conditions(("f",), nested, now)
+    assert leftover == {"meta": {"lang": "en"}, "tags": ["x"]}
+
+
 def test_unsupported_filter_operator_is_a_storage_error(store: SQLAlchemyStore) -> None:
     store.put(("f",), "a", {"x": 1})
     with pytest.raises(StorageError, match=r"\$in"):

@@ -49,3 +49,16 @@ def test_studio_factory_has_no_checkpointer():
     graph = make_graph()
     assert graph.checkpointer is None
     assert {"supervisor", "retrieval", "math", "writing", "join", "finish"} <= set(graph.get_graph().nodes)
+
+
+def test_the_framework_does_not_import_the_shipped_agents_or_graphs():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agentgraph.graph, agentgraph.cli.run, agentgraph.runtime, agentgraph.threads; "
+        "print([m for m in sys.modules if m.startswith(('agentgraph.agents', 'agentgraph.graphs'))])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

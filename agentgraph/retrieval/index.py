@@ -151,27 +151,31 @@ class _Pending:
 
 
 def list_items(store: BaseStore, namespace: tuple[str, ...]) -> list[Item]:
-    """Every item under a namespace (in one query when the store offers `list_items`, else page by page)."""
+    """Every item in a namespace, not below it (one query when the store offers `list_items`)."""
     if callable(getattr(store, "list_items", None)):
-        return list(store.list_items(namespace))  # type: ignore[attr-defined]
+        return _exactly_in(store.list_items(namespace), namespace)  # type: ignore[attr-defined]
     items: list[Item] = []
     while True:
         page = store.search(namespace, limit=PAGE_SIZE, offset=len(items))
         items.extend(page)
         if len(page) < PAGE_SIZE:
-            return items
+            return _exactly_in(items, namespace)
 
 
 async def alist_items(store: BaseStore, namespace: tuple[str, ...]) -> list[Item]:
-    """Every item under a namespace (async)."""
+    """Every item in a namespace, not below it (async)."""
     if callable(getattr(store, "alist_items", None)):
-        return list(await store.alist_items(namespace))  # type: ignore[attr-defined]
+        return _exactly_in(await store.alist_items(namespace), namespace)  # type: ignore[attr-defined]
     items: list[Item] = []
     while True:
         page = await store.asearch(namespace, limit=PAGE_SIZE, offset=len(items))
         items.extend(page)
         if len(page) < PAGE_SIZE:
-            return items
+            return _exactly_in(items, namespace)
+
+
+def _exactly_in(items: Iterable[Item], namespace: tuple[str, ...]) -> list[Item]:
+    return [item for item in items if tuple(item.namespace) == namespace]
 
 
 def file_records(items: Iterable[Item], collection: str) -> dict[str, dict[str, Any]]:

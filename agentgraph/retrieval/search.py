@@ -158,8 +158,9 @@ class HybridSearcher:
 
     def _dense_hits(self, snapshot: _Snapshot, results: Iterable[Any], limit: int) -> list[_Hit]:
         hits = []
+        namespace = corpus_namespace(self.collection)
         for item in results:
-            if doc_of_key(item.key) not in snapshot.live_docs:
+            if tuple(item.namespace) != namespace or doc_of_key(item.key) not in snapshot.live_docs:
                 continue
             hits.append(_Hit(item.key, str(item.value["source"]), str(item.value["text"]), float(item.score or 0.0)))
         return hits[:limit]

@@ -274,3 +274,14 @@ def test_leftover_chunks_are_removed_by_a_later_run(
     assert report.chunks_deleted == 1
     assert orphan not in chunks(store)
     assert len(chunks(store)) == report.total_chunks
+
+
+def test_items_below_the_collection_namespace_are_left_alone(
+    store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    below = (*corpus_namespace("c"), "notes")
+    store.put(below, "k", {"text": "someone else's item"})
+    monkeypatch.setattr(index_module, "ORPHAN_GRACE", timedelta(0))
+    ingest(store, docs, "c", **CHUNKING)
+    assert store.get(below, "k") is not None
+    assert all(p.source in CORPUS_SOURCES for p in HybridSearcher(store, "c").search("someone else's item", 30))

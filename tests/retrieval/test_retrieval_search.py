@@ -167,3 +167,18 @@ def test_search_tool_with_nothing_indexed(store: InMemoryStore) -> None:
 def test_passages_format_on_one_line_each() -> None:
     text = format_passages([Passage("a.md", "line one\nline  two"), Passage("sub/b.txt", "x")])
     assert text == "[a.md] line one line two\n[sub/b.txt] x"
+
+
+async def test_search_over_the_sql_stores(docs: Path, tmp_path: Path, embeddings: object) -> None:
+    from agentgraph.store import AsyncSQLAlchemyStore, SQLAlchemyStore
+
+    url = f"sqlite:///{tmp_path / 'corpus.db'}"
+    index = {"dims": 384, "embed": embeddings, "fields": ["text"]}
+    with SQLAlchemyStore.from_conn_string(url, index=index) as store:
+        store.setup()
+        assert ingest(store, docs, "c", **CHUNKING).ok
+        assert HybridSearcher(store, "c").search("catechins", 1)[0].source == "tea.pdf"
+
+    async with AsyncSQLAlchemyStore.from_conn_string(url, index=index) as astore:
+        tool = make_search_tool(HybridSearcher(astore, "c"), k=1)
+        assert (await tool.ainvoke({"query": "How long do felines doze each day?"})).startswith("[cats.md] ")

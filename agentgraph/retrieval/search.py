@@ -119,6 +119,7 @@ class HybridSearcher:
         self.rrf_k = rrf_k or cfg.rrf_k
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+        self._warned = False
         self.rebuilds = 0
         """How many times the BM25 index was built (for monitoring and tests)."""
 
@@ -168,14 +169,22 @@ class HybridSearcher:
     def _dense_limit(self, limit: int) -> int:
         return limit * 2 + 5  # room for chunks of an interrupted ingest, which are skipped
 
+    def _dense_usable(self, snapshot: _Snapshot, query: str) -> bool:
+        if not self.dense_enabled:
+            if not self._warned:
+                log.warning("the store has no vector index: searching %r with BM25 only", self.collection)
+                self._warned = True
+            return False
+        return bool(snapshot.hits and query.strip())
+
     def _dense(self, snapshot: _Snapshot, query: str, limit: int) -> list[_Hit]:
-        if not self.dense_enabled or not snapshot.hits or not query.strip():
+        if not self._dense_usable(snapshot, query):
             return []
         results = self.store.search(corpus_namespace(self.collection), query=query, limit=self._dense_limit(limit))
         return self._dense_hits(snapshot, results, limit)
 
     async def _adense(self, snapshot: _Snapshot, query: str, limit: int) -> list[_Hit]:
-        if not self.dense_enabled or not snapshot.hits or not query.strip():
+        if not self._dense_usable(snapshot, query):
             return []
         results = await self.store.asearch(
             corpus_namespace(self.collection), query=query, limit=self._dense_limit(limit)

@@ -182,3 +182,19 @@ async def test_search_over_the_sql_stores(docs: Path, tmp_path: Path, embeddings
     async with AsyncSQLAlchemyStore.from_conn_string(url, index=index) as astore:
         tool = make_search_tool(HybridSearcher(astore, "c"), k=1)
         assert (await tool.ainvoke({"query": "How long do felines doze each day?"})).startswith("[cats.md] ")
+
+
+def test_a_store_without_vector_index_falls_back_to_bm25_with_a_warning(
+    corpus_store: InMemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    plain = InMemoryStore()
+    for item in corpus_store.search(("corpus_meta", "fixture"), limit=1000):
+        plain.put(tuple(item.namespace), item.key, item.value, index=False)
+    for item in corpus_store.search(("corpus", "fixture"), limit=1000):
+        plain.put(tuple(item.namespace), item.key, item.value, index=False)
+    searcher = HybridSearcher(plain, "fixture")
+    with caplog.at_level("WARNING", logger="agentgraph.retrieval.search"):
+        assert searcher.search("catechins", 1)[0].source == "tea.pdf"
+        query = "How long do felines doze each day?"
+        assert [p.text for p in searcher.search(query, 5)] == [p.text for p in searcher.bm25_search(query, 5)]
+    assert "no vector index" in caplog.text

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from langgraph.store.base import BaseStore, Item, Op, Result, TTLConfig
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -99,7 +99,7 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
             self._execute, plan, vectors, write=bool(plan.puts), action="use the memory store"
         )
         if refresh:
-            await self._arun(Connection.execute, self.sql.refresh_expiry(), refresh, write=True, action="refresh TTLs")
+            await self._arun(self._refresh, refresh, write=True, action="refresh TTLs")
         return results
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:

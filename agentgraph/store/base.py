@@ -56,7 +56,7 @@ from agentgraph.db.migrate import check_connection
 from agentgraph.embeddings import EMBEDDING_DIMS, OfflineEmbeddings
 from agentgraph.errors import StorageError
 from agentgraph.store.schema import store_items
-from agentgraph.store.sql import _FILTER_OPS, StoreSQL, Unsupported, chunks
+from agentgraph.store.sql import FILTER_OPERATORS, StoreSQL, Unsupported, chunks
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +167,9 @@ def _apply_operator(actual: Any, operator: str, operand: Any) -> bool:
 def _operators(spec: Any) -> dict[str, Any] | None:
     """The operators of a filter value ({"$gt": 1}), or None for a plain value."""
     if isinstance(spec, Mapping) and any(str(k).startswith("$") for k in spec):
-        unknown = [k for k in spec if k not in _FILTER_OPS]
+        unknown = [k for k in spec if k not in FILTER_OPERATORS]
         if unknown:
-            raise StorageError(f"unsupported filter operator(s) {unknown}; use one of {list(_FILTER_OPS)}")
+            raise StorageError(f"unsupported filter operator(s) {unknown}; use one of {list(FILTER_OPERATORS)}")
         return dict(spec)
     return None
 

@@ -32,7 +32,7 @@ ITEM_COLUMNS = (
     store_items.c.ttl_minutes,
 )
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
-_FILTER_OPS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+FILTER_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
 _COMPARE = {
     "$gt": lambda a, b: a > b,
     "$gte": lambda a, b: a >= b,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from langgraph.store.base import BaseStore, Item, Op, Result, TTLConfig
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from agentgraph.db.engine import (
@@ -87,7 +87,7 @@ class SQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
         vectors = self._embed(plan)
         results, refresh = self._run(self._execute, plan, vectors, write=bool(plan.puts), action="use the memory store")
         if refresh:
-            self._run(Connection.execute, self.sql.refresh_expiry(), refresh, write=True, action="refresh TTLs")
+            self._run(self._refresh, refresh, write=True, action="refresh TTLs")
         return results
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:

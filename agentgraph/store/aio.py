@@ -52,12 +52,20 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
     @classmethod
     @asynccontextmanager
     async def from_conn_string(
-        cls, url: str | URL | None = None, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
+        cls,
+        url: str | URL | None = None,
+        *,
+        index: StoreIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        setup: bool = False,
     ) -> AsyncIterator[AsyncSQLAlchemyStore]:
-        """A store on `url` (default: the `database_url` setting); the engine is disposed on exit."""
+        """A store on `url` (default: the `database_url` setting), migrated first when `setup`;
+        the engine is disposed on exit."""
         engine = make_async_engine(url or get_settings().database_url)
         store = cls(engine, index=index, ttl=ttl)
         try:
+            if setup:
+                await store.setup()
             yield store
         finally:
             await store.stop_ttl_sweeper()

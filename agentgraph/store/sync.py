@@ -48,12 +48,20 @@ class SQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
     @classmethod
     @contextmanager
     def from_conn_string(
-        cls, url: str | URL | None = None, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
+        cls,
+        url: str | URL | None = None,
+        *,
+        index: StoreIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        setup: bool = False,
     ) -> Iterator[SQLAlchemyStore]:
-        """A store on `url` (default: the `database_url` setting); the engine is disposed on exit."""
+        """A store on `url` (default: the `database_url` setting), migrated first when `setup`;
+        the engine is disposed on exit."""
         engine = make_engine(url or get_settings().database_url)
         store = cls(engine, index=index, ttl=ttl)
         try:
+            if setup:
+                store.setup()
             yield store
         finally:
             store.stop_ttl_sweeper()

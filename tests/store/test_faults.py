@@ -42,12 +42,15 @@ async def test_unreachable_database_async() -> None:
 
 
 def test_database_without_schema_asks_for_an_upgrade(tmp_path: Path) -> None:
-    with SQLAlchemyStore.from_conn_string(f"sqlite:///{tmp_path / 'new.db'}", index=None) as store:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    with SQLAlchemyStore.from_conn_string(url, index=None) as store:
         with pytest.raises(StorageError, match="upgrade"):
             store.get(("a",), "k")
         store.setup()
         store.put(("a",), "k", {"v": 1})
         assert store.get(("a",), "k") is not None
+    with SQLAlchemyStore.from_conn_string(f"sqlite:///{tmp_path / 'other.db'}", index=None, setup=True) as store:
+        assert store.get(("a",), "k") is None
 
 
 def test_migration_0002_up_and_down(tmp_path: Path) -> None:
@@ -80,3 +83,5 @@ async def test_async_setup_then_use(tmp_path: Path) -> None:
         await store.setup()
         await store.aput(("a",), "k", {"v": 1})
         assert (await store.acount_items(("a",)))[0] == 1
+    async with AsyncSQLAlchemyStore.from_conn_string(f"sqlite:///{tmp_path / 'b.db'}", setup=True) as store:
+        assert await store.acount_items(("a",)) == (0, None)

@@ -102,8 +102,15 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
     # --- running plans ---
 
     async def _arun(
-        self, plan: Callable[[], Plan[Any]], *, action: str, write: bool = False, snapshot: bool = False
+        self,
+        plan: Callable[[], Plan[Any]],
+        *,
+        action: str,
+        write: bool = False,
+        snapshot: bool = False,
+        statementwise: bool = False,
     ) -> Any:
+        """Async `SQLAlchemySaver._run`."""
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
 
@@ -123,7 +130,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
                         await conn.execution_options(**{WRITE_OPTION: True})
                 elif snapshot:
                     await conn.execution_options(isolation_level="REPEATABLE READ")
-                elif not write:
+                elif not write or statementwise:
                     await conn.execution_options(isolation_level="AUTOCOMMIT")
                 async with conn.begin():
                     return await _adrive(conn, plan())
@@ -182,7 +189,10 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
     ) -> RunnableConfig:
         """Save a checkpoint; only channels in `new_versions` get new values stored."""
         return await self._arun(
-            lambda: self._put_plan(config, checkpoint, metadata, new_versions), action="save a checkpoint", write=True
+            lambda: self._put_plan(config, checkpoint, metadata, new_versions),
+            action="save a checkpoint",
+            write=True,
+            statementwise=True,
         )
 
     async def aput_writes(
@@ -190,7 +200,10 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
     ) -> None:
         """Save the pending writes of a task."""
         await self._arun(
-            lambda: self._put_writes_plan(config, writes, task_id, task_path), action="save writes", write=True
+            lambda: self._put_writes_plan(config, writes, task_id, task_path),
+            action="save writes",
+            write=True,
+            statementwise=True,
         )
 
     async def adelete_thread(self, thread_id: str) -> None:

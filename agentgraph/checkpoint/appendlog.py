@@ -19,11 +19,13 @@ Key = tuple[str, str, str]
 
 @dataclass(frozen=True, slots=True)
 class StoredList:
-    """A list value as stored: its version, its items (a copy), and its delta depth."""
+    """A list value as stored: its version, its items (a copy), its delta depth and the version
+    of the full value its delta chain starts from."""
 
     version: str
     items: list[Any]
     depth: int
+    snapshot: str
 
 
 def extends(prefix: list[Any], value: list[Any]) -> bool:

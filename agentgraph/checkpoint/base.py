@@ -127,6 +127,16 @@ def _is_inline(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= INLINE_STR_LIMIT
 
 
+def _put_params(
+    checkpoint_row: dict[str, Any], full_rows: list[dict[str, Any]], delta_rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    params = dict(checkpoint_row)
+    for prefix, rows in (("f", full_rows), ("d", delta_rows)):
+        for i, row in enumerate(rows):
+            params.update({f"{prefix}{i}_{name}": value for name, value in row.items()})
+    return params
+
+
 def drive(execute: Callable[[Op], Any], plan: Plan[T]) -> T:
     """Run a plan with a function that executes one `Op` and returns what the plan gets back."""
     try:
@@ -158,6 +168,7 @@ class _BlobRow(NamedTuple):
     blob: bytes | None
     base_version: str | None
     depth: int
+    snapshot_version: str
 
 
 class _StoredValues:
@@ -179,8 +190,10 @@ class _StoredValues:
             self._lists[key] = value
         return list(self._list(key))
 
-    def depth(self, key: tuple[str, str, str, str]) -> int:
-        return self.rows[key].depth
+    def chain_position(self, key: tuple[str, str, str, str]) -> tuple[int, str]:
+        """The depth of a stored value and the version its chain starts from."""
+        row = self.rows[key]
+        return row.depth, row.snapshot_version
 
     def _list(self, key: tuple[str, str, str, str]) -> list[Any]:
         chain: list[Row[Any]] = []
@@ -342,51 +355,65 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
                         type_, blob = self.serde.dumps_typed(suffix)
                     except Exception as exc:
                         raise describe_unserializable(self.serde, channel, value, exc) from None
-                    row.update(type=type_, blob=blob, base_version=last.version, depth=last.depth + 1)
+                    row.update(
+                        type=type_,
+                        blob=blob,
+                        base_version=last.version,
+                        depth=last.depth + 1,
+                        snapshot_version=last.snapshot,
+                    )
                     delta_rows.append((row, value))
-                    remembered.append((key, StoredList(version, list(value), last.depth + 1)))
+                    remembered.append((key, StoredList(version, list(value), last.depth + 1, last.snapshot)))
                     continue
-                remembered.append((key, StoredList(version, list(value), 0)))
+                remembered.append((key, StoredList(version, list(value), 0, version)))
             type_, blob = self._dump(channel, value)
-            row.update(type=type_, blob=blob, base_version=None, depth=0)
+            row.update(type=type_, blob=blob, base_version=None, depth=0, snapshot_version=version)
             full_rows.append(row)
-
-        q = self.queries
-        for row, value in delta_rows:
-            written = yield Op(q.insert_delta, row, fetch=True)
-            if not written:
-                exists = yield Op(q.blob_exists, row, fetch=True)
-                if not exists:
-                    # The version it extends is gone (pruned or deleted meanwhile): store it whole.
-                    type_, blob = self._dump(row["channel"], value)
-                    row.update(type=type_, blob=blob, base_version=None, depth=0)
-                    full_rows.append(row)
-                    key = (thread_id, ns, row["channel"])
-                    remembered = [(k, e) for k, e in remembered if k != key]
-                    remembered.append((key, StoredList(row["version"], list(value), 0)))
-        if full_rows:
-            yield Op(q.insert_blobs, full_rows)
 
         body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
         body["channel_values"] = inline
         type_, blob = self._dump("<checkpoint>", body)
         meta = get_serializable_checkpoint_metadata(config, metadata)
         run_id = meta.get("run_id")
-        yield Op(
-            q.upsert_checkpoint,
-            {
-                "thread_id": thread_id,
-                "checkpoint_ns": ns,
-                "checkpoint_id": checkpoint["id"],
-                "parent_checkpoint_id": parent_id,
-                "run_id": str(run_id) if run_id is not None else None,
-                "created_at": _parse_ts(checkpoint.get("ts")),
-                "type": type_,
-                "checkpoint": blob,
-                "blob_versions": blob_versions,
-                "metadata": meta,
-            },
-        )
+        checkpoint_row = {
+            "thread_id": thread_id,
+            "checkpoint_ns": ns,
+            "checkpoint_id": checkpoint["id"],
+            "parent_checkpoint_id": parent_id,
+            "run_id": str(run_id) if run_id is not None else None,
+            "created_at": _parse_ts(checkpoint.get("ts")),
+            "type": type_,
+            "checkpoint": blob,
+            "blob_versions": blob_versions,
+            "metadata": meta,
+        }
+
+        def store_whole(row: dict[str, Any], value: Any) -> None:
+            """Turn a delta whose base is gone (pruned or deleted meanwhile) into a full value."""
+            type_, blob = self._dump(row["channel"], value)
+            row.update(type=type_, blob=blob, base_version=None, depth=0, snapshot_version=row["version"])
+            full_rows.append(row)
+            key = (thread_id, ns, row["channel"])
+            remembered[:] = [(k, e) for k, e in remembered if k != key]
+            remembered.append((key, StoredList(row["version"], list(value), 0, row["version"])))
+
+        q = self.queries
+        if q.single_statement_put:
+            stmt = q.put_in_one_statement(len(full_rows), len(delta_rows))
+            saved = yield Op(stmt, _put_params(checkpoint_row, full_rows, [r for r, _ in delta_rows]), fetch=True)
+            if not saved:
+                for row, value in delta_rows:
+                    store_whole(row, value)
+                stmt = q.put_in_one_statement(len(full_rows), 0)
+                yield Op(stmt, _put_params(checkpoint_row, full_rows, []), fetch=True)
+        else:
+            for row, value in delta_rows:
+                if not (yield Op(q.insert_delta, row, fetch=True)):
+                    if not (yield Op(q.blob_exists, row, fetch=True)):
+                        store_whole(row, value)
+            if full_rows:
+                yield Op(q.insert_blobs, full_rows)
+            yield Op(q.upsert_checkpoint, checkpoint_row)
         next_config: RunnableConfig = {
             "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}
         }
@@ -440,9 +467,13 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             }
             for r in (yield Op(q.select_writes_and_chains, params, fetch=True)):
                 if r.kind == "w":
-                    write_rows.append(_WriteRow(r.thread_id, r.checkpoint_ns, r.key, r.task_id, r.path, r.num, r.channel, r.type, r.blob))
+                    write_rows.append(
+                        _WriteRow(r.thread_id, r.checkpoint_ns, r.key, r.ref, r.path, r.num, r.channel, r.type, r.blob)
+                    )
                 else:
-                    blob_rows.append(_BlobRow(r.thread_id, r.checkpoint_ns, r.channel, r.key, r.type, r.blob, r.path, r.num))
+                    blob_rows.append(
+                        _BlobRow(r.thread_id, r.checkpoint_ns, r.channel, r.key, r.type, r.blob, r.path, r.num, r.ref)
+                    )
         else:
             keys = [(r.thread_id, r.checkpoint_ns, r.checkpoint_id) for r in rows]
             for part in chunks(keys):
@@ -483,7 +514,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
                 StoredList(
                     version,
                     list(found.checkpoint["channel_values"][channel]),
-                    values.depth((row.thread_id, row.checkpoint_ns, channel, version)),
+                    *values.chain_position((row.thread_id, row.checkpoint_ns, channel, version)),
                 ),
             )
             for channel, version in row.blob_versions.items()

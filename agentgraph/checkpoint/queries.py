@@ -50,6 +50,7 @@ BLOB_COLUMNS = (
     blobs.c.blob,
     blobs.c.base_version,
     blobs.c.depth,
+    blobs.c.snapshot_version,
 )
 
 _P = sa.bindparam
@@ -66,6 +67,8 @@ class Queries:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported dialect {dialect!r}")
         self.dialect = dialect
+        self.single_statement_put = dialect == "postgresql"
+        self._put_statements: dict[tuple[int, int], Executable] = {}
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         cp, bl, wr = checkpoints.c, blobs.c, writes.c
 
@@ -89,6 +92,7 @@ class Queries:
             _P("blob", type_=sa.LargeBinary),
             _P("base_version", type_=sa.Text),
             _P("depth", type_=sa.Integer),
+            _P("snapshot_version", type_=sa.Text),
         ).where(
             sa.exists().where(
                 base.c.thread_id == _P("thread_id"),
@@ -131,73 +135,41 @@ class Queries:
             sa.tuple_(wr.thread_id, wr.checkpoint_ns, wr.checkpoint_id).in_(_P("keys", expanding=True))
         )
 
-        # The stored rows behind (thread, ns, channel, version) keys, with the rows their deltas extend.
-        chain = (
-            sa.select(bl.thread_id, bl.checkpoint_ns, bl.channel, bl.version, bl.base_version)
-            .where(sa.tuple_(bl.thread_id, bl.checkpoint_ns, bl.channel, bl.version).in_(_P("keys", expanding=True)))
-            .cte("chain", recursive=True)
+        # The stored rows behind (thread, ns, channel, version) keys: each with every row of its
+        # delta chain (rows sharing its snapshot_version), which the deltas are rebuilt from.
+        target = blobs.alias("target")
+        same_chain = sa.exists().where(
+            sa.tuple_(target.c.thread_id, target.c.checkpoint_ns, target.c.channel, target.c.version).in_(
+                _P("keys", expanding=True)
+            ),
+            target.c.thread_id == bl.thread_id,
+            target.c.checkpoint_ns == bl.checkpoint_ns,
+            target.c.channel == bl.channel,
+            target.c.snapshot_version == bl.snapshot_version,
         )
-        link = blobs.alias("link")
-        chain = chain.union(
-            sa.select(link.c.thread_id, link.c.checkpoint_ns, link.c.channel, link.c.version, link.c.base_version)
-            .select_from(link)
-            .join(
-                chain,
-                sa.and_(
-                    link.c.thread_id == chain.c.thread_id,
-                    link.c.checkpoint_ns == chain.c.checkpoint_ns,
-                    link.c.channel == chain.c.channel,
-                    link.c.version == chain.c.base_version,
-                ),
-            )
-        )
-        self.select_blob_chains: Executable = (
-            sa.select(*BLOB_COLUMNS)
-            .select_from(blobs)
-            .join(
-                chain,
-                sa.and_(
-                    bl.thread_id == chain.c.thread_id,
-                    bl.checkpoint_ns == chain.c.checkpoint_ns,
-                    bl.channel == chain.c.channel,
-                    bl.version == chain.c.version,
-                ),
-            )
-        )
+        self.select_blob_chains: Executable = sa.select(*BLOB_COLUMNS).where(same_chain)
 
         # One round trip for a single checkpoint: its pending writes ("w" rows) and the stored
         # values it uses with the rows their deltas extend ("b" rows), in shared columns.
-        chain_rows = (
-            sa.select(
-                sa.literal("b", sa.Text).label("kind"),
-                bl.thread_id,
-                bl.checkpoint_ns,
-                bl.channel,
-                bl.version.label("key"),
-                sa.null().cast(sa.Text).label("task_id"),
-                bl.base_version.label("path"),
-                bl.depth.label("num"),
-                bl.type,
-                bl.blob,
-            )
-            .select_from(blobs)
-            .join(
-                chain,
-                sa.and_(
-                    bl.thread_id == chain.c.thread_id,
-                    bl.checkpoint_ns == chain.c.checkpoint_ns,
-                    bl.channel == chain.c.channel,
-                    bl.version == chain.c.version,
-                ),
-            )
-        )
+        chain_rows = sa.select(
+            sa.literal("b", sa.Text).label("kind"),
+            bl.thread_id,
+            bl.checkpoint_ns,
+            bl.channel,
+            bl.version.label("key"),
+            bl.snapshot_version.label("ref"),
+            bl.base_version.label("path"),
+            bl.depth.label("num"),
+            bl.type,
+            bl.blob,
+        ).where(same_chain)
         write_rows = sa.select(
             sa.literal("w", sa.Text).label("kind"),
             wr.thread_id,
             wr.checkpoint_ns,
             wr.channel,
             wr.checkpoint_id.label("key"),
-            wr.task_id,
+            wr.task_id.label("ref"),
             wr.task_path.label("path"),
             wr.idx.label("num"),
             wr.type,
@@ -253,6 +225,83 @@ class Queries:
         self.select_thread_ids: Executable = sa.select(cp.thread_id).distinct().order_by(cp.thread_id)
 
     # --- statements built per call ---
+
+    def put_in_one_statement(self, n_full: int, n_delta: int) -> Executable:
+        """PostgreSQL: a checkpoint with its new values in one atomic statement.
+
+        Parameters: `f{i}_<column>` for full rows, `d{i}_<column>` for deltas, the checkpoint's
+        columns by name. The checkpoint is written (and its ID returned) only if every delta was:
+        a delta is skipped when the version it extends is gone.
+        """
+        key = (n_full, n_delta)
+        if key in self._put_statements:
+            return self._put_statements[key]
+        insert = postgresql.insert
+        names = [c.name for c in BLOB_COLUMNS]
+        ctes = []
+        if n_full:
+            full = insert(blobs).values(
+                [{n: _P(f"f{i}_{n}", type_=blobs.c[n].type) for n in names} for i in range(n_full)]
+            )
+            ctes.append(full.on_conflict_do_nothing(index_elements=_pk(blobs)).cte("full_rows"))
+        condition: list[sa.ColumnElement[bool]] = []
+        if n_delta:
+            base = blobs.alias("base")
+            selects = [
+                sa.select(*[_P(f"d{i}_{n}", type_=blobs.c[n].type) for n in names]).where(
+                    sa.exists().where(
+                        base.c.thread_id == _P(f"d{i}_thread_id"),
+                        base.c.checkpoint_ns == _P(f"d{i}_checkpoint_ns"),
+                        base.c.channel == _P(f"d{i}_channel"),
+                        base.c.version == _P(f"d{i}_base_version"),
+                    )
+                )
+                for i in range(n_delta)
+            ]
+            deltas = (
+                insert(blobs)
+                .from_select(names, sa.union_all(*selects) if n_delta > 1 else selects[0])
+                .on_conflict_do_nothing(index_elements=_pk(blobs))
+                .returning(blobs.c.version)
+                .cte("delta_rows")
+            )
+            written = sa.select(sa.func.count()).select_from(deltas).scalar_subquery()
+            existing = (
+                sa.select(sa.func.count())
+                .select_from(blobs)
+                .where(
+                    sa.or_(
+                        *[
+                            sa.and_(
+                                blobs.c.thread_id == _P(f"d{i}_thread_id"),
+                                blobs.c.checkpoint_ns == _P(f"d{i}_checkpoint_ns"),
+                                blobs.c.channel == _P(f"d{i}_channel"),
+                                blobs.c.version == _P(f"d{i}_version"),
+                            )
+                            for i in range(n_delta)
+                        ]
+                    )
+                )
+                .scalar_subquery()
+            )
+            # Each delta is either written now or already stored (a retried put).
+            condition.append(written + existing == n_delta)
+        columns = [c.name for c in checkpoints.columns]
+        row = sa.select(*[_P(n, type_=checkpoints.c[n].type) for n in columns])
+        if condition:
+            row = row.where(*condition)
+        ins = insert(checkpoints).from_select(columns, row)
+        stmt: Any = ins.on_conflict_do_update(
+            index_elements=_pk(checkpoints),
+            set_={
+                name: ins.excluded[name]
+                for name in ("run_id", "created_at", "type", "checkpoint", "blob_versions", "metadata")
+            },
+        ).returning(checkpoints.c.checkpoint_id)
+        if ctes:
+            stmt = stmt.add_cte(*ctes)
+        self._put_statements[key] = stmt
+        return stmt
 
     def select_checkpoints(
         self,

@@ -5,7 +5,8 @@
   `{channel: version}` of the values kept in `ag_checkpoint_blobs`.
 * `ag_checkpoint_blobs`: one row per (thread, namespace, channel, version): a value is written once,
   when its channel changes. A list that only grew is stored as the appended items with
-  `base_version` naming the version it extends; `depth` counts the links back to a full value.
+  `base_version` naming the version it extends; `depth` counts the links back to a full value,
+  and `snapshot_version` names that full value (so a whole chain is one index range).
 * `ag_checkpoint_writes`: pending writes of the tasks of a checkpoint.
 """
 
@@ -44,6 +45,8 @@ blobs = sa.Table(
     sa.Column("blob", sa.LargeBinary(), nullable=True),
     sa.Column("base_version", sa.Text(), nullable=True),
     sa.Column("depth", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("snapshot_version", sa.Text(), nullable=False),
+    sa.Index("ix_ag_checkpoint_blobs_chain", "thread_id", "checkpoint_ns", "channel", "snapshot_version"),
 )
 
 writes = sa.Table(

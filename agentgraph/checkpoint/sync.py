@@ -97,7 +97,17 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
 
     # --- running plans ---
 
-    def _run(self, plan: Callable[[], Plan[Any]], *, action: str, write: bool = False, snapshot: bool = False) -> Any:
+    def _run(
+        self,
+        plan: Callable[[], Plan[Any]],
+        *,
+        action: str,
+        write: bool = False,
+        snapshot: bool = False,
+        statementwise: bool = False,
+    ) -> Any:
+        """Run a plan in one transaction (a write transaction on SQLite; on PostgreSQL a snapshot
+        for prunes, none for reads and for plans whose statements are each atomic)."""
         def attempt() -> Any:
             try:
                 conn = self.engine.connect()
@@ -113,7 +123,7 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
                         conn.execution_options(**{WRITE_OPTION: True})
                 elif snapshot:
                     conn.execution_options(isolation_level="REPEATABLE READ")
-                elif not write:
+                elif not write or statementwise:
                     conn.execution_options(isolation_level="AUTOCOMMIT")
                 with conn.begin():
                     return drive(lambda op: _execute(conn, op), plan())
@@ -153,14 +163,22 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
     ) -> RunnableConfig:
         """Save a checkpoint; only channels in `new_versions` get new values stored."""
         return self._run(
-            lambda: self._put_plan(config, checkpoint, metadata, new_versions), action="save a checkpoint", write=True
+            lambda: self._put_plan(config, checkpoint, metadata, new_versions),
+            action="save a checkpoint",
+            write=True,
+            statementwise=True,
         )
 
     def put_writes(
         self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
         """Save the pending writes of a task."""
-        self._run(lambda: self._put_writes_plan(config, writes, task_id, task_path), action="save writes", write=True)
+        self._run(
+            lambda: self._put_writes_plan(config, writes, task_id, task_path),
+            action="save writes",
+            write=True,
+            statementwise=True,
+        )
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, write and value of a thread."""

@@ -48,7 +48,14 @@ def upgrade() -> None:
         sa.Column("blob", sa.LargeBinary(), nullable=True),
         sa.Column("base_version", sa.Text(), nullable=True),
         sa.Column("depth", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("snapshot_version", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("thread_id", "checkpoint_ns", "channel", "version", name="pk_ag_checkpoint_blobs"),
+    )
+    # A delta chain (a full value and the deltas on top of it) is read with one index range.
+    op.create_index(
+        "ix_ag_checkpoint_blobs_chain",
+        "ag_checkpoint_blobs",
+        ["thread_id", "checkpoint_ns", "channel", "snapshot_version"],
     )
 
     op.create_table(
@@ -70,6 +77,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("ag_checkpoint_writes")
+    op.drop_index("ix_ag_checkpoint_blobs_chain", table_name="ag_checkpoint_blobs")
     op.drop_table("ag_checkpoint_blobs")
     op.drop_index("ix_ag_checkpoints_created_at", table_name="ag_checkpoints")
     op.drop_index("ix_ag_checkpoints_run_id", table_name="ag_checkpoints")

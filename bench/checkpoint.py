@@ -1,0 +1,382 @@
+"""Benchmark: agentgraph's SQLAlchemy checkpoint savers against LangGraph's official ones.
+
+Same workload for every saver: one thread whose `messages` channel grows by one message per step,
+plus a few small channels (a step counter, a route, a small scratch dict that changes each step,
+and a profile dict that never changes). One step = put + put_writes + get_tuple (latest).
+
+Measured, in one run:
+  (a) latency of one step, p50/p99 over the first 200 steps (SQLite and PostgreSQL, sync savers;
+      the savers take turns step by step so machine noise hits them alike);
+  (b) async throughput on PostgreSQL with 1, 8 and 32 concurrent threads (steps per second);
+  (c) bytes stored by the checkpoint tables after 100 and 500 steps;
+  (d) latency of reading the latest state at 500 steps (median of 25 reads).
+
+Run: .venv/bin/python bench/checkpoint.py   (writes bench/results/checkpoint.json and .md)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver, Checkpoint
+from langgraph.checkpoint.base.id import uuid6
+from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agentgraph.checkpoint import AsyncSQLAlchemySaver, SQLAlchemySaver
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+RESULTS = Path(__file__).resolve().parent / "results"
+LATENCY_STEPS = 200
+SIZE_STEPS = (100, 500)
+READS = 25
+CONCURRENCY = (1, 8, 32)
+THROUGHPUT_STEPS = {1: 60, 8: 30, 32: 30}  # steps per thread
+
+WORDS = ("the", "agent", "router", "adapter", "answer", "tool", "graph", "state", "memory", "vector", "query")
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# --- workload ---------------------------------------------------------------------------------
+
+
+class Thread:
+    """One conversation: builds each step's checkpoint as LangGraph would, for one saver."""
+
+    def __init__(self, saver: BaseCheckpointSaver, thread_id: str) -> None:
+        self.saver = saver
+        self.thread_id = thread_id
+        self.messages: list[Any] = []
+        self.versions: dict[str, Any] = {}
+        self.parent: dict[str, Any] | None = None
+        self.step = 0
+
+    def next_step(self) -> tuple[dict, Checkpoint, dict, dict, list[tuple[str, Any]]]:
+        i = self.step
+        self.step += 1
+        text = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(40)) + f" (step {i})"
+        cls = HumanMessage if i % 2 == 0 else AIMessage
+        message = cls(content=text, id=str(uuid.uuid4()))
+        self.messages = [*self.messages, message]
+        changed = ["messages", "step", "route", "scratch"] + (["profile"] if i == 0 else [])
+        new_versions = {}
+        for channel in changed:
+            self.versions[channel] = self.saver.get_next_version(self.versions.get(channel), None)
+            new_versions[channel] = self.versions[channel]
+        values = {
+            "messages": self.messages,
+            "step": i,
+            "route": ("math", "writing", "retrieval")[i % 3],
+            "scratch": {"last_tool": "calculator", "calls": i, "ok": True},
+            "profile": {"user": "bench", "language": "en", "adapters": ["math", "writing", "retrieval"]},
+        }
+        checkpoint: Checkpoint = {
+            "v": 4,
+            "id": str(uuid6(clock_seq=i)),
+            "ts": datetime.now(timezone.utc).isoformat(),
+            "channel_values": values,
+            "channel_versions": dict(self.versions),
+            "versions_seen": {"agent": {"messages": self.versions["messages"]}, "router": {"route": self.versions["route"]}},
+            "updated_channels": changed,
+        }
+        config: dict[str, Any] = {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": ""}}
+        if self.parent:
+            config["configurable"]["checkpoint_id"] = self.parent["configurable"]["checkpoint_id"]
+        metadata = {"source": "loop", "step": i, "parents": {}, "run_id": "bench"}
+        writes = [("messages", [message]), ("route", values["route"])]
+        return config, checkpoint, metadata, new_versions, writes
+
+    def run_step(self) -> None:
+        config, checkpoint, metadata, new_versions, writes = self.next_step()
+        self.parent = self.saver.put(config, checkpoint, metadata, new_versions)
+        self.saver.put_writes(self.parent, writes, task_id=str(uuid.uuid4()), task_path="~agent")
+        found = self.saver.get_tuple({"configurable": {"thread_id": self.thread_id, "checkpoint_ns": ""}})
+        assert found is not None and len(found.checkpoint["channel_values"]["messages"]) == len(self.messages)
+
+    async def arun_step(self) -> None:
+        config, checkpoint, metadata, new_versions, writes = self.next_step()
+        self.parent = await self.saver.aput(config, checkpoint, metadata, new_versions)
+        await self.saver.aput_writes(self.parent, writes, task_id=str(uuid.uuid4()), task_path="~agent")
+        found = await self.saver.aget_tuple({"configurable": {"thread_id": self.thread_id, "checkpoint_ns": ""}})
+        assert found is not None and len(found.checkpoint["channel_values"]["messages"]) == len(self.messages)
+
+
+# --- databases and savers ---------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_database(tag: str) -> Iterator[str]:
+    name = f"agentgraph_bench_{tag}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+OURS_TABLES = ("ag_checkpoints", "ag_checkpoint_blobs", "ag_checkpoint_writes")
+OFFICIAL_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+OFFICIAL_SQLITE_TABLES = ("checkpoints", "writes")
+
+
+def sqlite_bytes(path: Path, tables: tuple[str, ...]) -> int:
+    """Bytes of the pages holding these tables and their indexes (after a WAL checkpoint)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        names = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT name FROM sqlite_master WHERE tbl_name IN ({','.join('?' * len(tables))})", tables
+            )
+        ]
+        marks = ",".join("?" * len(names))
+        return int(conn.execute(f"SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ({marks})", names).fetchone()[0])
+
+
+def postgres_bytes(url: str, tables: tuple[str, ...]) -> int:
+    """pg_total_relation_size of these tables (heap, TOAST and indexes)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return int(
+            conn.execute("SELECT sum(pg_total_relation_size(c::regclass)) FROM unnest(%s::text[]) AS c", (list(tables),))
+            .fetchone()[0]
+        )
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+# --- (a), (c), (d): one 500-step thread per sync saver ---------------------------------------
+
+
+def sync_runs(tmp: Path) -> dict[str, Any]:
+    with ExitStack() as stack:
+        ours_pg_url = stack.enter_context(postgres_database("ours"))
+        official_pg_url = stack.enter_context(postgres_database("official"))
+        ours_sqlite_path, official_sqlite_path = tmp / "ours.db", tmp / "official.db"
+
+        ours_sqlite = stack.enter_context(SQLAlchemySaver.from_conn_string(f"sqlite:///{ours_sqlite_path}", setup=True))
+        official_sqlite = SqliteSaver(sqlite3.connect(official_sqlite_path, check_same_thread=False))
+        official_sqlite.setup()
+        ours_pg = stack.enter_context(SQLAlchemySaver.from_conn_string(ours_pg_url, setup=True))
+        official_pg = stack.enter_context(PostgresSaver.from_conn_string(official_pg_url))
+        official_pg.setup()
+
+        savers: dict[str, BaseCheckpointSaver] = {
+            "ours_sqlite": ours_sqlite,
+            "official_sqlite": official_sqlite,
+            "ours_postgres": ours_pg,
+            "official_postgres": official_pg,
+        }
+        sizes: dict[str, Callable[[], int]] = {
+            "ours_sqlite": lambda: sqlite_bytes(ours_sqlite_path, OURS_TABLES),
+            "official_sqlite": lambda: sqlite_bytes(official_sqlite_path, OFFICIAL_SQLITE_TABLES),
+            "ours_postgres": lambda: postgres_bytes(ours_pg_url, OURS_TABLES),
+            "official_postgres": lambda: postgres_bytes(official_pg_url, OFFICIAL_TABLES),
+        }
+        threads = {name: Thread(saver, "bench-thread") for name, saver in savers.items()}
+        step_ms: dict[str, list[float]] = {name: [] for name in savers}
+        stored: dict[str, dict[str, int]] = {name: {} for name in savers}
+
+        for step in range(1, SIZE_STEPS[-1] + 1):
+            for name, thread in threads.items():
+                start = time.perf_counter()
+                thread.run_step()
+                if step <= LATENCY_STEPS:
+                    step_ms[name].append((time.perf_counter() - start) * 1000)
+            if step in SIZE_STEPS:
+                for name in savers:
+                    stored[name][str(step)] = sizes[name]()
+            if step % 50 == 0:
+                log(f"sync savers: step {step}/{SIZE_STEPS[-1]}")
+            if step == LATENCY_STEPS:
+                log("latency p50 (ms): " + ", ".join(f"{n} {statistics.median(v):.2f}" for n, v in step_ms.items()))
+
+        read_ms: dict[str, float] = {}
+        latest = {"configurable": {"thread_id": "bench-thread", "checkpoint_ns": ""}}
+        samples: dict[str, list[float]] = {name: [] for name in savers}
+        for _ in range(READS):
+            for name, saver in savers.items():
+                start = time.perf_counter()
+                found = saver.get_tuple(latest)
+                samples[name].append((time.perf_counter() - start) * 1000)
+                assert found is not None and len(found.checkpoint["channel_values"]["messages"]) == SIZE_STEPS[-1]
+        for name in savers:
+            read_ms[name] = statistics.median(samples[name])
+        log("latest read at 500 steps (ms): " + ", ".join(f"{n} {v:.2f}" for n, v in read_ms.items()))
+        official_sqlite.conn.close()
+
+    return {
+        "p50_ms": {n: round(statistics.median(v), 3) for n, v in step_ms.items()},
+        "p99_ms": {n: round(percentile(v, 99), 3) for n, v in step_ms.items()},
+        "bytes": stored,
+        "latest_read_ms_500": {n: round(v, 3) for n, v in read_ms.items()},
+    }
+
+
+# --- (b): async throughput on PostgreSQL ------------------------------------------------------
+
+
+@asynccontextmanager
+async def ours_async(url: str):  # type: ignore[no-untyped-def]
+    async with AsyncSQLAlchemySaver.from_conn_string(url, setup=True, pool_size=16) as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def official_async(url: str):  # type: ignore[no-untyped-def]
+    async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        await saver.setup()
+        yield saver
+
+
+async def throughput(factory: Callable[[str], Any], url: str, label: str) -> dict[str, float]:
+    results: dict[str, float] = {}
+    async with factory(url) as saver:
+        for n in CONCURRENCY:
+            steps = THROUGHPUT_STEPS[n]
+            threads = [Thread(saver, f"{label}-{n}-{k}") for k in range(n)]
+            await threads[0].arun_step()  # warm the connection(s) up
+            threads[0].step = 0
+            threads[0].messages, threads[0].versions, threads[0].parent = [], {}, None
+
+            async def run(thread: Thread) -> None:
+                for _ in range(steps):
+                    await thread.arun_step()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(run(t) for t in threads))
+            elapsed = time.perf_counter() - start
+            results[str(n)] = round(n * steps / elapsed, 1)
+            log(f"async throughput {label} with {n} threads: {results[str(n)]} steps/s")
+    return results
+
+
+async def async_runs() -> dict[str, Any]:
+    out: dict[str, dict[str, float]] = {}
+    for label, factory in (("ours_postgres", ours_async), ("official_async_postgres", official_async)):
+        with postgres_database(label.split("_")[0]) as url:
+            out[label] = await throughput(factory, url, label)
+    return {"throughput_ops_s": out}
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 2) if b else float("inf")
+
+
+def report(results: dict[str, Any]) -> str:
+    p50, p99, tp, size, read = (
+        results["p50_ms"],
+        results["p99_ms"],
+        results["throughput_ops_s"],
+        results["bytes"],
+        results["latest_read_ms_500"],
+    )
+    goals = [
+        (
+            "p50 step latency no slower than the official saver, SQLite",
+            p50["ours_sqlite"] <= p50["official_sqlite"],
+            f"{p50['ours_sqlite']} vs {p50['official_sqlite']} ms (ours/official {ratio(p50['ours_sqlite'], p50['official_sqlite'])})",
+        ),
+        (
+            "p50 step latency no slower than the official saver, PostgreSQL",
+            p50["ours_postgres"] <= p50["official_postgres"],
+            f"{p50['ours_postgres']} vs {p50['official_postgres']} ms (ours/official {ratio(p50['ours_postgres'], p50['official_postgres'])})",
+        ),
+        (
+            ">= 3x official async PostgreSQL throughput at 32 threads",
+            tp["ours_postgres"]["32"] >= 3 * tp["official_async_postgres"]["32"],
+            f"{tp['ours_postgres']['32']} vs {tp['official_async_postgres']['32']} steps/s "
+            f"(x{ratio(tp['ours_postgres']['32'], tp['official_async_postgres']['32'])})",
+        ),
+        (
+            "storage at 500 steps <= 1/10 of official SQLite",
+            size["ours_sqlite"]["500"] * 10 <= size["official_sqlite"]["500"],
+            f"{size['ours_sqlite']['500']} vs {size['official_sqlite']['500']} bytes "
+            f"(1/{ratio(size['official_sqlite']['500'], size['ours_sqlite']['500'])})",
+        ),
+        (
+            "latest read at 500 steps < 25 ms on PostgreSQL",
+            read["ours_postgres"] < 25,
+            f"{read['ours_postgres']} ms (official {read['official_postgres']} ms)",
+        ),
+    ]
+    lines = [
+        "# Checkpoint saver benchmark",
+        "",
+        "Produced by `bench/checkpoint.py` (numbers in `checkpoint.json`). Workload: one thread whose",
+        "`messages` channel grows by one message (~40 words) per step, plus four small channels; a step",
+        "is put + put_writes + get_tuple. Official savers: `SqliteSaver`, `PostgresSaver`,",
+        "`AsyncPostgresSaver` (langgraph-checkpoint-sqlite / -postgres), same machine, same run.",
+        "Throughput counts steps per second over all threads.",
+        "",
+        "| measure | ours | official | ours / official |",
+        "| --- | --- | --- | --- |",
+    ]
+    for backend in ("sqlite", "postgres"):
+        o, f = f"ours_{backend}", f"official_{backend}"
+        lines.append(f"| step p50 ms, {backend} | {p50[o]} | {p50[f]} | {ratio(p50[o], p50[f])} |")
+        lines.append(f"| step p99 ms, {backend} | {p99[o]} | {p99[f]} | {ratio(p99[o], p99[f])} |")
+    for n in map(str, CONCURRENCY):
+        o, f = tp["ours_postgres"][n], tp["official_async_postgres"][n]
+        lines.append(f"| async steps/s, postgres, {n} threads | {o} | {f} | {ratio(o, f)} |")
+    for backend in ("sqlite", "postgres"):
+        for n in map(str, SIZE_STEPS):
+            o, f = size[f"ours_{backend}"][n], size[f"official_{backend}"][n]
+            lines.append(f"| bytes after {n} steps, {backend} | {o} | {f} | {ratio(o, f)} |")
+    for backend in ("sqlite", "postgres"):
+        o, f = read[f"ours_{backend}"], read[f"official_{backend}"]
+        lines.append(f"| latest read ms at 500 steps, {backend} | {o} | {f} | {ratio(o, f)} |")
+    lines += ["", "## Goals", ""]
+    for goal, met, detail in goals:
+        lines.append(f"- {'met' if met else 'MISSED'}: {goal}: {detail}")
+    lines += [
+        "",
+        "The machine is shared (2 cores); step latencies on PostgreSQL are dominated by the commit's",
+        "disk flush, and vary from run to run.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    started = time.perf_counter()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        log("sync savers: 500-step thread on each (latency over the first 200 steps)")
+        sync = sync_runs(Path(tmp))
+    log("async throughput on PostgreSQL")
+    results = {**sync, **asyncio.run(async_runs())}
+    ordered = {k: results[k] for k in ("p50_ms", "p99_ms", "throughput_ops_s", "bytes", "latest_read_ms_500")}
+    (RESULTS / "checkpoint.json").write_text(json.dumps(ordered, indent=2) + "\n")
+    (RESULTS / "checkpoint.md").write_text(report(ordered))
+    log(f"done in {time.perf_counter() - started:.0f} s: {RESULTS / 'checkpoint.json'}")
+    print(report(ordered))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,553 @@
+"""The HTTP service: the configured graph behind a small REST API, run as N worker processes over one store.
+
+    POST /threads                 create a thread                      -> {"thread_id", "created_at"}
+    POST /threads/{id}/runs       ask a question, answer an approval,   -> the run's outcome, as
+                                  or resume an unfinished run              `agentgraph run --json`
+    GET  /threads/{id}/state      the thread's latest state
+    GET  /threads/{id}/history    its checkpoints, oldest first
+    GET  /healthz                 the worker is up and reaches the database
+
+Every worker opens the async checkpoint saver and memory store on `database_url`; with PostgreSQL any
+number of workers (processes, hosts) share them. The schema is not migrated by the workers: run
+`agentgraph db upgrade` first (`agentgraph service` does, unless `--no-upgrade`).
+
+One run per thread at a time: a run that finds another run of its thread in progress, in any worker,
+is refused with HTTP 409 instead of waiting. On PostgreSQL the guard is a session-level advisory lock
+per thread, held by each worker on one connection of its own for as long as the run lasts (the server
+drops it if the worker dies, so a crashed run never leaves its thread locked). On SQLite, which serves
+a single worker, the guard is in-process.
+
+Errors: 404 unknown thread, 409 thread busy or not in the state the request needs, 422 invalid request
+(empty or oversized question), 503 model server or database unavailable (the message names them; the
+thread keeps its progress, and a run with an empty body resumes it), 502 the model server refused the
+request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from langchain_core.messages import AnyMessage, HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, StateSnapshot
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agentgraph.errors import AgentgraphError, ServingError, StorageError
+from agentgraph.settings import Settings, get_settings
+from agentgraph.threads import ThreadError, run_summary, thread_config, thread_status
+
+logger = logging.getLogger("agentgraph.service")
+
+GraphBuilder = Callable[..., CompiledStateGraph]
+"""Builds the served graph: called with checkpointer=, store= and settings=."""
+
+_THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+# --- errors, each with its HTTP status ---------------------------------------------------------------
+
+
+class UnknownThreadError(ThreadError):
+    """The thread does not exist (HTTP 404)."""
+
+
+class ThreadBusyError(ThreadError):
+    """Another run of the thread is in progress (HTTP 409)."""
+
+
+class ThreadConflictError(ThreadError):
+    """The thread is not in the state the request needs (HTTP 409)."""
+
+
+class InvalidRequestError(AgentgraphError):
+    """The request is well-formed JSON but cannot be run (HTTP 422)."""
+
+
+# --- request and response bodies -----------------------------------------------------------------------
+
+
+class CreateThread(BaseModel):
+    """Body of POST /threads."""
+
+    model_config = ConfigDict(extra="forbid")
+    thread_id: str | None = Field(default=None, description="The id to give the thread; a new UUID if omitted.")
+
+
+class Decision(BaseModel):
+    """A person's answer to the approval a thread is waiting for."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["approve", "reject"]
+    args: dict[str, Any] | None = Field(default=None, description="With approve: the arguments to run the tool with.")
+
+
+class RunRequest(BaseModel):
+    """Body of POST /threads/{id}/runs: a question, an approval decision, or neither (resume)."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str | None = None
+    resume: Decision | None = None
+
+
+class ThreadCreated(BaseModel):
+    """Answer of POST /threads."""
+
+    thread_id: str
+    created_at: str
+
+
+class ToolCall(BaseModel):
+    """A tool call an agent made during the run."""
+
+    agent: str
+    name: str
+    arguments: dict[str, Any]
+    status: str
+
+
+class RunResult(BaseModel):
+    """The outcome of a run: as `agentgraph run --json`, plus the thread's status and latest checkpoint."""
+
+    thread_id: str
+    status: str = Field(description="`done`, `waiting` (for an approval) or `unfinished`.")
+    checkpoint_id: str | None
+    answer: str
+    agents: list[str]
+    citations: list[str]
+    tool_calls: list[ToolCall]
+    errors: list[str]
+    interrupts: list[dict[str, Any]]
+
+
+class Message(BaseModel):
+    """One message of the thread's conversation."""
+
+    role: str
+    name: str | None = None
+    content: str
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ThreadState(RunResult):
+    """GET /threads/{id}/state: the latest outcome, the conversation and what runs next."""
+
+    created_at: str | None
+    next: list[str]
+    messages: list[Message]
+
+
+class CheckpointEntry(BaseModel):
+    """One checkpoint of GET /threads/{id}/history (as `agentgraph history --json`)."""
+
+    checkpoint_id: str
+    parent_id: str | None
+    step: int
+    source: str
+    written_by: list[str]
+    next: list[str]
+    created_at: str
+    answer: str = ""
+    plan: list[str] = Field(default_factory=list)
+
+
+# --- one run per thread ----------------------------------------------------------------------------------
+
+
+def lock_key(thread_id: str) -> int:
+    """The 64-bit advisory lock key of a thread (signed, as PostgreSQL's bigint)."""
+    digest = hashlib.blake2b(f"agentgraph.thread\0{thread_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class RunLocks:
+    """Which threads have a run in progress in this process; `acquire` is false when one does."""
+
+    def __init__(self) -> None:
+        self._running: set[str] = set()
+
+    async def acquire(self, thread_id: str) -> bool:
+        """Take the thread's run lock, or False if it is taken."""
+        if thread_id in self._running:
+            return False
+        self._running.add(thread_id)
+        return True
+
+    async def release(self, thread_id: str) -> None:
+        """Give the thread's run lock back."""
+        self._running.discard(thread_id)
+
+    async def close(self) -> None:
+        """Release everything."""
+        self._running.clear()
+
+
+class PostgresRunLocks(RunLocks):
+    """Run locks shared by every worker on one PostgreSQL database: one advisory lock per running thread,
+    held on a connection of this worker's own (re-taken if that connection has to be reopened)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__()
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._mutex = asyncio.Lock()
+        self._held: dict[str, int] = {}
+
+    async def acquire(self, thread_id: str) -> bool:
+        if not await super().acquire(thread_id):
+            return False
+        key = lock_key(thread_id)
+        try:
+            got = bool(await self._scalar("SELECT pg_try_advisory_lock(:key)", key))
+        except BaseException:
+            await super().release(thread_id)
+            raise
+        if got:
+            self._held[thread_id] = key
+        else:
+            await super().release(thread_id)
+        return got
+
+    async def release(self, thread_id: str) -> None:
+        key = self._held.pop(thread_id, None)
+        try:
+            if key is not None:
+                await self._scalar("SELECT pg_advisory_unlock(:key)", key)
+        except (StorageError, DBAPIError):
+            logger.warning("could not release the run lock of thread %s; its connection is closed instead", thread_id)
+        finally:
+            await super().release(thread_id)
+
+    async def close(self) -> None:
+        async with self._mutex:
+            await self._drop()
+        self._held.clear()
+        await super().close()
+
+    async def _scalar(self, sql: str, key: int) -> Any:
+        async with self._mutex:
+            try:
+                conn = await self._connection()
+                return (await conn.execute(text(sql), {"key": key})).scalar()
+            except DBAPIError as exc:
+                await self._drop()
+                raise StorageError(f"the run lock table of the database is not reachable: {exc.orig}") from exc
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is not None and not self._conn.closed and not self._conn.invalidated:
+            return self._conn
+        conn = await self._engine.connect()
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for thread_id, key in list(self._held.items()):
+            retaken = (await conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})).scalar()
+            if not retaken:
+                logger.warning("thread %s: its run lock was lost with the lock connection and is now held elsewhere", thread_id)
+        self._conn = conn
+        return conn
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.invalidate()
+                await conn.close()
+            except Exception:  # the connection is gone already
+                pass
+
+
+# --- the service ----------------------------------------------------------------------------------------
+
+
+class ThreadService:
+    """The service's operations on threads of one compiled graph, independent of HTTP."""
+
+    def __init__(
+        self,
+        graph: CompiledStateGraph,
+        checkpointer: BaseCheckpointSaver,
+        settings: Settings,
+        locks: RunLocks,
+        ping: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.checkpointer = checkpointer
+        self.settings = settings
+        self.locks = locks
+        self._ping = ping
+        self._slots = asyncio.Semaphore(settings.service.max_concurrent_runs)
+
+    async def create_thread(self, thread_id: str | None = None) -> ThreadCreated:
+        """A new, empty thread; 409 if `thread_id` is taken."""
+        if thread_id is not None and not _THREAD_ID.match(thread_id):
+            raise InvalidRequestError(
+                f"invalid thread id {thread_id!r}: use letters, digits and . _ : - (at most 128 characters)"
+            )
+        thread_id = thread_id or str(uuid.uuid4())
+        async with self._locked(thread_id):
+            if (await self.graph.aget_state(thread_config(thread_id))).created_at is not None:
+                raise ThreadConflictError(f"thread {thread_id!r} exists already")
+            checkpoint = empty_checkpoint()
+            await self.checkpointer.aput(
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}},
+                checkpoint,
+                {"source": "input", "step": -1, "parents": {}},  # type: ignore[typeddict-item]
+                {},
+            )
+        return ThreadCreated(thread_id=thread_id, created_at=checkpoint["ts"])
+
+    async def run(self, thread_id: str, request: RunRequest) -> RunResult:
+        """Run a question, answer the approval the thread waits for, or resume its unfinished run."""
+        question = self._question(request)
+        async with self._locked(thread_id), self._slots:
+            state = await self._existing(thread_id)
+            payload = self._payload(thread_id, state, question, request.resume)
+            config = thread_config(thread_id)
+            try:
+                await self.graph.ainvoke(payload, config)
+            except ServingError as exc:
+                raise ServingError(f"{exc} (thread {thread_id!r} keeps its progress: a run with an empty body resumes it)") from exc
+            return _result(thread_id, await self.graph.aget_state(config))
+
+    async def state(self, thread_id: str) -> ThreadState:
+        """The thread's latest state."""
+        state = await self._existing(thread_id)
+        result = _result(thread_id, state)
+        messages = [_message(m) for m in state.values.get("messages", [])]
+        status = result.status if messages or state.next else "new"
+        return ThreadState(
+            **{**result.model_dump(), "status": status},
+            created_at=state.created_at,
+            next=list(state.next),
+            messages=messages,
+        )
+
+    async def history(self, thread_id: str) -> list[CheckpointEntry]:
+        """The thread's checkpoints, oldest first, with the nodes that wrote each."""
+        from agentgraph.threads import history
+
+        await self._existing(thread_id)
+        # The helper is synchronous; the async saver serves it from a worker thread.
+        infos = await asyncio.to_thread(history, self.graph, thread_id)
+        return [CheckpointEntry(**asdict(info)) for info in infos]
+
+    async def health(self) -> dict[str, Any]:
+        """This worker's process id; raises StorageError when the database does not answer."""
+        if self._ping is not None:
+            await self._ping()
+        return {"status": "ok", "pid": os.getpid()}
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _question(self, request: RunRequest) -> str | None:
+        if request.question is None:
+            return None
+        question = request.question.strip()
+        if not question:
+            raise InvalidRequestError("the question is empty")
+        limit = self.settings.service.max_question_chars
+        if len(question) > limit:
+            raise InvalidRequestError(
+                f"the question has {len(question)} characters; the limit is {limit} (service.max_question_chars)"
+            )
+        if request.resume is not None:
+            raise InvalidRequestError("give either a question or a resume decision, not both")
+        return question
+
+    async def _existing(self, thread_id: str) -> StateSnapshot:
+        state = await self.graph.aget_state(thread_config(thread_id))
+        if state.created_at is None:
+            raise UnknownThreadError(f"unknown thread {thread_id!r}; create it with POST /threads")
+        return state
+
+    def _payload(self, thread_id: str, state: StateSnapshot, question: str | None, decision: Decision | None) -> Any:
+        if decision is not None:
+            if not state.interrupts:
+                raise ThreadConflictError(f"thread {thread_id!r} is not waiting for an approval")
+            answer: dict[str, Any] = {"action": decision.action}
+            if decision.args is not None:
+                if decision.action == "reject":
+                    raise InvalidRequestError("edited arguments go with approve, not reject")
+                answer["args"] = decision.args
+            return Command(resume={state.interrupts[0].id: answer})
+        if question is not None:
+            return {"messages": [HumanMessage(question)]}
+        status = thread_status(state)
+        if not state.values.get("messages") and not state.next:
+            raise ThreadConflictError(f"thread {thread_id!r} has no run to resume; send a question")
+        if status == "done":
+            raise ThreadConflictError(f"thread {thread_id!r} has finished its run; send a new question")
+        if status == "waiting":
+            raise ThreadConflictError(
+                f"thread {thread_id!r} is waiting for an approval; send {{\"resume\": {{\"action\": \"approve\"}}}} or reject"
+            )
+        return None
+
+    @asynccontextmanager
+    async def _locked(self, thread_id: str) -> AsyncIterator[None]:
+        if not await self.locks.acquire(thread_id):
+            raise ThreadBusyError(f"thread {thread_id!r} has a run in progress; retry when it has finished")
+        try:
+            yield
+        finally:
+            await asyncio.shield(self.locks.release(thread_id))
+
+
+def _result(thread_id: str, state: StateSnapshot) -> RunResult:
+    summary = run_summary(thread_id, state.values, state.interrupts)
+    checkpoint_id = (state.config or {}).get("configurable", {}).get("checkpoint_id")
+    return RunResult(**summary, status=thread_status(state), checkpoint_id=checkpoint_id)
+
+
+def _message(message: AnyMessage) -> Message:
+    calls = [{"name": c["name"], "arguments": c["args"]} for c in getattr(message, "tool_calls", None) or []]
+    return Message(role=message.type, name=message.name, content=message.text, tool_calls=calls)
+
+
+# --- the FastAPI application ----------------------------------------------------------------------------
+
+_STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (UnknownThreadError, 404),
+    (ThreadBusyError, 409),
+    (ThreadConflictError, 409),
+    (ThreadError, 404),
+    (InvalidRequestError, 422),
+    (ServingError, 503),
+    (StorageError, 503),
+)
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status an error of the service is answered with."""
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    try:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            return 502
+        if isinstance(exc, openai.APIConnectionError):
+            return 503
+    except ImportError:  # pragma: no cover - a dependency of langchain-openai
+        pass
+    return 500
+
+
+def create_app(settings: Settings | None = None, *, builder: GraphBuilder | None = None) -> FastAPI:
+    """The service's FastAPI application; the graph is `builder` (default: `graph.builder` of the settings)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        # Graph nodes are synchronous and run in the loop's default executor: one slot per possible
+        # concurrent model call (runs x parallel agents), not the interpreter's small default.
+        executor = ThreadPoolExecutor(max_workers=max(8, 4 * settings.service.max_concurrent_runs), thread_name_prefix="agentgraph")
+        loop.set_default_executor(executor)
+        async with open_service(settings, builder) as service:
+            app.state.service = service
+            yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="agentgraph",
+        summary="Multi-agent LangGraph threads over one checkpoint store.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(AgentgraphError)
+    async def _known_error(request: Request, exc: AgentgraphError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+
+    @app.exception_handler(Exception)
+    async def _other_error(request: Request, exc: Exception) -> JSONResponse:
+        status = status_of(exc)
+        if status == 500:
+            logger.exception("unexpected error in %s %s", request.method, request.url.path)
+            return JSONResponse({"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+        return JSONResponse({"detail": f"model server error: {exc}"}, status_code=status)
+
+    def service_of(request: Request) -> ThreadService:
+        return request.app.state.service  # type: ignore[no-any-return]
+
+    @app.post("/threads", status_code=201, response_model=ThreadCreated)
+    async def create_thread(request: Request, body: CreateThread | None = None) -> ThreadCreated:
+        """Create an empty thread."""
+        return await service_of(request).create_thread(body.thread_id if body else None)
+
+    @app.post("/threads/{thread_id}/runs", response_model=RunResult)
+    async def run(request: Request, thread_id: str, body: RunRequest) -> RunResult:
+        """Ask a question on the thread, answer the approval it waits for, or (empty body) resume it."""
+        return await service_of(request).run(thread_id, body)
+
+    @app.get("/threads/{thread_id}/state", response_model=ThreadState)
+    async def state(request: Request, thread_id: str) -> ThreadState:
+        """The thread's latest state."""
+        return await service_of(request).state(thread_id)
+
+    @app.get("/threads/{thread_id}/history", response_model=list[CheckpointEntry])
+    async def history(request: Request, thread_id: str) -> list[CheckpointEntry]:
+        """The thread's checkpoints, oldest first."""
+        return await service_of(request).history(thread_id)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> dict[str, Any]:
+        """The worker is up and its database answers."""
+        return await service_of(request).health()
+
+    return app
+
+
+@asynccontextmanager
+async def open_service(settings: Settings, builder: GraphBuilder | None = None) -> AsyncIterator[ThreadService]:
+    """A `ThreadService` on the saver and store of `settings.database_url` (schema already current)."""
+    from agentgraph.checkpoint import AsyncSQLAlchemySaver
+    from agentgraph.db import acheck_schema, make_async_engine
+    from agentgraph.retrieval import corpus_index_config
+    from agentgraph.store import AsyncSQLAlchemyStore
+
+    if builder is None:
+        from agentgraph.cli.run import load_builder
+
+        builder = load_builder(settings.graph.builder)
+    url = settings.database_url
+    async with AsyncSQLAlchemySaver.from_conn_string(url) as saver:
+        await acheck_schema(saver.engine)
+        async with AsyncSQLAlchemyStore.from_conn_string(url, index=corpus_index_config()) as store:
+            graph = builder(checkpointer=saver, store=store, settings=settings)
+            lock_engine: AsyncEngine | None = None
+            if saver.engine.dialect.name == "postgresql":
+                lock_engine = make_async_engine(url, pool_size=1)
+                locks: RunLocks = PostgresRunLocks(lock_engine)
+            else:
+                locks = RunLocks()
+
+            async def ping() -> None:
+                try:
+                    async with saver.engine.connect() as conn:
+                        await conn.execute(text("SELECT 1"))
+                except DBAPIError as exc:
+                    raise StorageError(f"the database does not answer: {exc.orig}") from exc
+
+            try:
+                yield ThreadService(graph, saver, settings, locks, ping)
+            finally:
+                await locks.close()
+                if lock_engine is not None:
+                    await lock_engine.dispose()
+

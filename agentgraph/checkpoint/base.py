@@ -147,6 +147,17 @@ def drive(execute: Callable[[Op], Any], plan: Plan[T]) -> T:
         return stop.value
 
 
+class _CheckpointRow(NamedTuple):
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_checkpoint_id: str | None
+    type: str
+    checkpoint: bytes
+    blob_versions: dict[str, str]
+    metadata: dict[str, Any]
+
+
 class _WriteRow(NamedTuple):
     thread_id: str
     checkpoint_ns: str
@@ -447,42 +458,27 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
 
     # --- plans: reading ---
 
-    def _tuples_plan(self, rows: Sequence[Row[Any]]) -> Plan[tuple[list[CheckpointTuple], _StoredValues]]:
+    def _tuples_plan(self, rows: Sequence[Any]) -> Plan[list[CheckpointTuple]]:
         """Checkpoint rows made into tuples: their pending writes and stored channel values loaded."""
         q = self.queries
         if not rows:
-            return [], _StoredValues((), self.serde)
-        write_rows: list[Any] = []
-        blob_rows: list[Any] = []
+            return []
+        keys = [(r.thread_id, r.checkpoint_ns, r.checkpoint_id) for r in rows]
         blob_keys = sorted(
             {(r.thread_id, r.checkpoint_ns, ch, ver) for r in rows for ch, ver in r.blob_versions.items()}
         )
-        if len(rows) == 1 and len(blob_keys) <= 500:
-            row = rows[0]
-            params = {
-                "thread_id": row.thread_id,
-                "checkpoint_ns": row.checkpoint_ns,
-                "checkpoint_id": row.checkpoint_id,
-                "keys": blob_keys or [("", "", "", "")],
-            }
-            for r in (yield Op(q.select_writes_and_chains, params, fetch=True)):
-                if r.kind == "w":
-                    write_rows.append(
-                        _WriteRow(r.thread_id, r.checkpoint_ns, r.key, r.ref, r.path, r.num, r.channel, r.type, r.blob)
-                    )
-                else:
-                    blob_rows.append(
-                        _BlobRow(r.thread_id, r.checkpoint_ns, r.channel, r.key, r.type, r.blob, r.path, r.num, r.ref)
-                    )
-        else:
-            keys = [(r.thread_id, r.checkpoint_ns, r.checkpoint_id) for r in rows]
-            for part in chunks(keys):
-                write_rows += yield Op(q.select_writes_by_keys, {"keys": list(part)}, fetch=True)
-            for part in chunks(blob_keys):
-                blob_rows += yield Op(q.select_blob_chains, {"keys": list(part)}, fetch=True)
-        values = _StoredValues(blob_rows, self.serde)
+        write_rows: list[Any] = []
+        blob_rows: list[Any] = []
+        for part in chunks(keys):
+            write_rows += yield Op(q.select_writes_by_keys, {"keys": list(part)}, fetch=True)
+        for part in chunks(blob_keys):
+            blob_rows += yield Op(q.select_blob_chains, {"keys": list(part)}, fetch=True)
+        return self._assemble(rows, write_rows, _StoredValues(blob_rows, self.serde))
 
-        by_checkpoint: dict[tuple[str, str, str], list[Row[Any]]] = defaultdict(list)
+    def _assemble(
+        self, rows: Sequence[Any], write_rows: Iterable[Any], values: _StoredValues
+    ) -> list[CheckpointTuple]:
+        by_checkpoint: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
         for w in write_rows:
             by_checkpoint[(w.thread_id, w.checkpoint_ns, w.checkpoint_id)].append(w)
         tuples = []
@@ -493,31 +489,45 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             )
             loaded = [(w.task_id, w.channel, self.serde.loads_typed((w.type, w.blob))) for w in pending]
             tuples.append(self._tuple_from_row(row, values, loaded))
-        return tuples, values
+        return tuples
 
     def _get_tuple_plan(self, config: RunnableConfig) -> Plan[Committed[CheckpointTuple | None]]:
         configurable = config["configurable"]
         params = {"thread_id": str(configurable["thread_id"]), "checkpoint_ns": configurable.get("checkpoint_ns", "")}
         if checkpoint_id := get_checkpoint_id(config):
-            rows = yield Op(self.queries.select_checkpoint, {**params, "checkpoint_id": checkpoint_id}, fetch=True)
+            stmt = self.queries.select_whole_checkpoint
+            params["checkpoint_id"] = checkpoint_id
         else:
-            rows = yield Op(self.queries.select_latest, params, fetch=True)
-        if not rows:
+            stmt = self.queries.select_whole_latest
+        head: _CheckpointRow | None = None
+        write_rows: list[_WriteRow] = []
+        blob_rows: list[_BlobRow] = []
+        for r in (yield Op(stmt, params, fetch=True)):
+            if r.kind == "c":
+                head = _CheckpointRow(r.thread_id, r.checkpoint_ns, r.key, r.ref, r.type, r.blob, r.doc, r.meta)
+            elif r.kind == "w":
+                write_rows.append(
+                    _WriteRow(r.thread_id, r.checkpoint_ns, r.key, r.ref, r.path, r.num, r.channel, r.type, r.blob)
+                )
+            else:
+                blob_rows.append(
+                    _BlobRow(r.thread_id, r.checkpoint_ns, r.channel, r.key, r.type, r.blob, r.path, r.num, r.ref)
+                )
+        if head is None:
             return Committed(None, lambda: None)
-        tuples, values = yield from self._tuples_plan(rows)
-        found = tuples[0]
-        row = rows[0]
+        values = _StoredValues(blob_rows, self.serde)
+        found = self._assemble([head], write_rows, values)[0]
         # The lists just read are what the next checkpoint of this thread will most likely extend.
         remembered = [
             (
-                (row.thread_id, row.checkpoint_ns, channel),
+                (head.thread_id, head.checkpoint_ns, channel),
                 StoredList(
                     version,
                     list(found.checkpoint["channel_values"][channel]),
-                    *values.chain_position((row.thread_id, row.checkpoint_ns, channel, version)),
+                    *values.chain_position((head.thread_id, head.checkpoint_ns, channel, version)),
                 ),
             )
-            for channel, version in row.blob_versions.items()
+            for channel, version in head.blob_versions.items()
             if type(found.checkpoint["channel_values"].get(channel)) is list
         ]
         return Committed(found, lambda: self._lists.remember_read(remembered))
@@ -539,8 +549,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             limit=limit,
         )
         rows = yield Op(stmt, fetch=True)
-        tuples, _ = yield from self._tuples_plan(rows)
-        return tuples
+        return (yield from self._tuples_plan(rows))
 
     # --- plans: deleting and copying ---
 
@@ -597,7 +606,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             doomed_rows: list[Row[Any]] = []
             for part in chunks(keys):
                 doomed_rows += yield Op(q.select_checkpoints_by_keys(), {"keys": list(part)}, fetch=True)
-            tuples, _ = yield from self._tuples_plan(doomed_rows)
+            tuples = yield from self._tuples_plan(doomed_rows)
             export(tuples)
             result.exported = len(tuples)
         removed = yield from self._remove_plan(thread_id, doomed)

@@ -124,13 +124,6 @@ class Queries:
         self.insert_writes: Executable = insert(writes).on_conflict_do_nothing(index_elements=_pk(writes))
 
         # --- reads ---
-        by_thread_ns = sa.and_(cp.thread_id == _P("thread_id"), cp.checkpoint_ns == _P("checkpoint_ns"))
-        self.select_checkpoint: Executable = sa.select(*CHECKPOINT_COLUMNS).where(
-            by_thread_ns, cp.checkpoint_id == _P("checkpoint_id")
-        )
-        self.select_latest: Executable = (
-            sa.select(*CHECKPOINT_COLUMNS).where(by_thread_ns).order_by(cp.checkpoint_id.desc()).limit(1)
-        )
         self.select_writes_by_keys: Executable = sa.select(*WRITE_COLUMNS).where(
             sa.tuple_(wr.thread_id, wr.checkpoint_ns, wr.checkpoint_id).in_(_P("keys", expanding=True))
         )
@@ -149,37 +142,10 @@ class Queries:
         )
         self.select_blob_chains: Executable = sa.select(*BLOB_COLUMNS).where(same_chain)
 
-        # One round trip for a single checkpoint: its pending writes ("w" rows) and the stored
-        # values it uses with the rows their deltas extend ("b" rows), in shared columns.
-        chain_rows = sa.select(
-            sa.literal("b", sa.Text).label("kind"),
-            bl.thread_id,
-            bl.checkpoint_ns,
-            bl.channel,
-            bl.version.label("key"),
-            bl.snapshot_version.label("ref"),
-            bl.base_version.label("path"),
-            bl.depth.label("num"),
-            bl.type,
-            bl.blob,
-        ).where(same_chain)
-        write_rows = sa.select(
-            sa.literal("w", sa.Text).label("kind"),
-            wr.thread_id,
-            wr.checkpoint_ns,
-            wr.channel,
-            wr.checkpoint_id.label("key"),
-            wr.task_id.label("ref"),
-            wr.task_path.label("path"),
-            wr.idx.label("num"),
-            wr.type,
-            wr.blob,
-        ).where(
-            wr.thread_id == _P("thread_id"),
-            wr.checkpoint_ns == _P("checkpoint_ns"),
-            wr.checkpoint_id == _P("checkpoint_id"),
-        )
-        self.select_writes_and_chains: Executable = sa.union_all(write_rows, chain_rows)
+        # One round trip for get_tuple: the checkpoint ("c" row), its pending writes ("w" rows)
+        # and the stored values it uses with the rest of their delta chains ("b" rows).
+        self.select_whole_checkpoint: Executable = self._whole_checkpoint(by_id=True)
+        self.select_whole_latest: Executable = self._whole_checkpoint(by_id=False)
 
         # --- deletes and copies ---
         self.delete_thread: tuple[Executable, ...] = tuple(
@@ -224,6 +190,95 @@ class Queries:
         )
         self.select_thread_ids: Executable = sa.select(cp.thread_id).distinct().order_by(cp.thread_id)
 
+    def _whole_checkpoint(self, *, by_id: bool) -> Executable:
+        cp, bl, wr = checkpoints.c, blobs.c, writes.c
+        found = sa.select(*CHECKPOINT_COLUMNS).where(
+            cp.thread_id == _P("thread_id"), cp.checkpoint_ns == _P("checkpoint_ns")
+        )
+        if by_id:
+            found = found.where(cp.checkpoint_id == _P("checkpoint_id"))
+        else:
+            found = found.order_by(cp.checkpoint_id.desc()).limit(1)
+        head = found.cte("head")
+        each_fn = sa.func.jsonb_each_text if self.dialect == "postgresql" else sa.func.json_each
+        each = each_fn(head.c.blob_versions).table_valued("key", "value")
+        target = blobs.alias("target")
+        targets = (
+            sa.select(target.c.thread_id, target.c.checkpoint_ns, target.c.channel, target.c.snapshot_version)
+            .select_from(head)
+            .join(each, sa.true())
+            .join(
+                target,
+                sa.and_(
+                    target.c.thread_id == head.c.thread_id,
+                    target.c.checkpoint_ns == head.c.checkpoint_ns,
+                    target.c.channel == each.c.key,
+                    target.c.version == each.c.value,
+                ),
+            )
+            .cte("targets")
+        )
+        text, integer = sa.null().cast(sa.Text), sa.null().cast(sa.Integer)
+        json = sa.null().cast(checkpoints.c.metadata.type)
+        head_row = sa.select(
+            sa.literal("c", sa.Text).label("kind"),
+            head.c.thread_id,
+            head.c.checkpoint_ns,
+            text.label("channel"),
+            head.c.checkpoint_id.label("key"),
+            head.c.parent_checkpoint_id.label("ref"),
+            text.label("path"),
+            integer.label("num"),
+            head.c.type,
+            head.c.checkpoint.label("blob"),
+            head.c.blob_versions.label("doc"),
+            head.c.metadata.label("meta"),
+        )
+        write_rows = sa.select(
+            sa.literal("w", sa.Text),
+            wr.thread_id,
+            wr.checkpoint_ns,
+            wr.channel,
+            wr.checkpoint_id,
+            wr.task_id,
+            wr.task_path,
+            wr.idx,
+            wr.type,
+            wr.blob,
+            json,
+            json,
+        ).join(
+            head,
+            sa.and_(
+                wr.thread_id == head.c.thread_id,
+                wr.checkpoint_ns == head.c.checkpoint_ns,
+                wr.checkpoint_id == head.c.checkpoint_id,
+            ),
+        )
+        chain_rows = sa.select(
+            sa.literal("b", sa.Text),
+            bl.thread_id,
+            bl.checkpoint_ns,
+            bl.channel,
+            bl.version,
+            bl.snapshot_version,
+            bl.base_version,
+            bl.depth,
+            bl.type,
+            bl.blob,
+            json,
+            json,
+        ).join(
+            targets,
+            sa.and_(
+                bl.thread_id == targets.c.thread_id,
+                bl.checkpoint_ns == targets.c.checkpoint_ns,
+                bl.channel == targets.c.channel,
+                bl.snapshot_version == targets.c.snapshot_version,
+            ),
+        )
+        return sa.union_all(head_row, write_rows, chain_rows)
+
     # --- statements built per call ---
 
     def put_in_one_statement(self, n_full: int, n_delta: int) -> Executable:
@@ -240,9 +295,9 @@ class Queries:
         names = [c.name for c in BLOB_COLUMNS]
         ctes = []
         if n_full:
-            full = insert(blobs).values(
-                [{n: _P(f"f{i}_{n}", type_=blobs.c[n].type) for n in names} for i in range(n_full)]
-            )
+            # INSERT ... SELECT rather than multi-row VALUES, which SQLAlchemy cannot cache.
+            rows = [sa.select(*[_P(f"f{i}_{n}", type_=blobs.c[n].type) for n in names]) for i in range(n_full)]
+            full = insert(blobs).from_select(names, sa.union_all(*rows) if n_full > 1 else rows[0])
             ctes.append(full.on_conflict_do_nothing(index_elements=_pk(blobs)).cte("full_rows"))
         condition: list[sa.ColumnElement[bool]] = []
         if n_delta:

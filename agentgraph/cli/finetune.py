@@ -1,0 +1,89 @@
+"""`agentgraph finetune AGENT`: train an agent's LoRA adapter with ms-swift and register it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def finetune_command(
+    agent: str = typer.Argument(..., help="router, math, retrieval or writing."),
+    method: str = typer.Option("sft", "--method", help="sft (LoRA), or dpo / kto on top of the agent's SFT adapter."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    train_rows: int | None = typer.Option(None, "--train-rows", help="Rebuild the dataset with this many training rows."),
+    output: Path | None = typer.Option(None, "--output", help="Adapter folder (default: adapters/AGENT/)."),
+    register: bool = typer.Option(True, "--register/--no-register", help="Add the adapter to the registry."),
+    preferences: Path | None = typer.Option(
+        None, "--preferences", help="dpo/kto: a preference file (from `agentgraph traces export`); default: generated from the SFT data."
+    ),
+) -> None:
+    """Build the dataset if missing, train with `swift sft` / `swift rlhf` (config: finetune/configs/AGENT.toml),
+    then write the float16 adapter, metrics.json and loss.png and register it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from agentgraph.finetune.progress import LogEvent
+    from agentgraph.finetune.train import finetune
+    from agentgraph.settings import get_settings
+
+    err = Console(stderr=True, highlight=False)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("val {task.fields[val]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+    state: dict[str, object] = {"task": None}
+
+    def on_stage(text: str, total: int | None) -> None:
+        task = state["task"]
+        if task is None:
+            state["task"] = progress.add_task(text, total=total, loss="-", val="-")
+        else:
+            progress.update(task, description=text, total=total if total is not None else progress.tasks[0].total)  # type: ignore[arg-type]
+
+    def on_event(event: LogEvent) -> None:
+        task = state["task"]
+        if task is None:
+            return
+        fields: dict[str, object] = {}
+        if event.total:
+            fields["total"] = event.total
+        if event.step is not None and event.kind == "train":
+            fields["completed"] = event.step
+        if event.kind == "train" and event.loss is not None:
+            fields["loss"] = f"{event.loss:.3f}"
+        if event.kind == "eval" and event.loss is not None:
+            fields["val"] = f"{event.loss:.3f}"
+        progress.update(task, **fields)  # type: ignore[arg-type]
+
+    with progress:
+        result = finetune(
+            agent,
+            get_settings(),
+            method=method,
+            max_steps=max_steps,
+            train_rows=train_rows,
+            output=output,
+            register=register,
+            preferences=preferences,
+            on_event=on_event,
+            on_stage=on_stage,
+        )
+    metrics = result.metrics
+    err.print(
+        f"[green]adapter[/] {result.adapter_dir}  train loss {metrics.get('final_train_loss')}  "
+        f"val loss {metrics.get('final_val_loss')}  {metrics['train_rows']} rows  {metrics['wall_time_s']} s"
+        + ("  (registered)" if result.registered else "")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `finetune` command."""
+    app.command("finetune")(finetune_command)

@@ -1,0 +1,343 @@
+"""`agentgraph finetune`: build the data, run `swift sft` / `swift rlhf` as a subprocess, export the
+adapter (float16 LoRA weights only), write metrics.json and loss.png, and register it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from agentgraph.errors import AgentgraphError
+from agentgraph.finetune.config import AGENTS, METHODS, TrainConfig, load_config
+from agentgraph.finetune.export import export_adapter, latest_checkpoint
+from agentgraph.finetune.plots import plot_loss
+from agentgraph.finetune.progress import LogEvent, LogFollower, read_log
+from agentgraph.serving.prepare import PreparedModel
+from agentgraph.serving.profile import ModelProfile
+from agentgraph.settings import Settings
+
+PLUGIN = Path(__file__).resolve().parent / "swift_plugin.py"
+METRICS_FILE = "metrics.json"
+LOSS_PLOT = "loss.png"
+LOG_FILE = "swift.log"
+
+
+class TrainingError(AgentgraphError):
+    """ms-swift failed or left nothing to export."""
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """The files one run trains and validates on, with their row counts and hash."""
+
+    train: Path
+    val: Path
+    data_hash: str
+    train_rows: int
+    val_rows: int
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run produced."""
+
+    adapter_dir: Path
+    run_dir: Path
+    metrics: dict[str, Any]
+    registered: bool
+
+
+def count_rows(path: Path) -> int:
+    """Non-empty lines of a JSONL file."""
+    with Path(path).open(encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def hash_files(*paths: Path) -> str:
+    """A short sha256 over the files' names and bytes."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild: bool = False) -> DataFiles:
+    """The agent's train/val files, built with the data builder when missing (or when `rebuild`)."""
+    folder = Path(settings.finetune.data_dir) / agent
+    train, val = folder / "train.jsonl", folder / "val.jsonl"
+    missing = not train.is_file() or not val.is_file() or not (folder / "test.jsonl").is_file()
+    wrong_size = not missing and config.data.n_train is not None and count_rows(train) != config.data.n_train
+    if rebuild or missing or wrong_size:
+        from agentgraph.finetune.datasets import build_dataset
+
+        build_dataset(agent, folder, seed=config.data.seed, n_train=config.data.n_train)
+    return DataFiles(train, val, hash_files(train, val), count_rows(train), count_rows(val))
+
+
+def validation_subset(data: DataFiles, out_dir: Path, rows: int) -> DataFiles:
+    """The same data with only the first `rows` validation rows (validation is slow on a CPU)."""
+    if rows <= 0 or data.val_rows <= rows:
+        return data
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [line for line in data.val.read_text(encoding="utf-8").splitlines() if line.strip()][:rows]
+    val = out_dir / "val.jsonl"
+    val.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return DataFiles(data.train, val, data.data_hash, data.train_rows, len(lines))
+
+
+def swift_env() -> dict[str, str]:
+    """The subprocess environment: no vLLM plugins, no hub look-ups, no tokenizer thread fights."""
+    return {
+        **os.environ,
+        "VLLM_PLUGINS": "none",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def swift_command(
+    config: TrainConfig,
+    method: str,
+    profile: ModelProfile,
+    model: PreparedModel,
+    data: DataFiles,
+    run_dir: Path,
+    init_adapter: Path | None = None,
+) -> list[str]:
+    """The `swift sft` or `swift rlhf` command line of one run."""
+    if method not in METHODS:
+        raise TrainingError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    sft = config.sft
+    common = [
+        "--model", str(model.path),
+        "--model_type", profile.swift_model_type,
+        "--template", profile.swift_template,
+        "--agent_template", profile.swift_agent_template,
+        "--custom_register_path", str(PLUGIN),
+        "--tuner_type", "lora",
+        "--lora_rank", str(sft.lora_rank),
+        "--lora_alpha", str(sft.lora_alpha),
+        "--lora_dropout", str(sft.lora_dropout),
+        "--target_modules", *sft.target_modules.split(),
+        "--torch_dtype", "float32",
+        "--dataset", str(data.train),
+        "--val_dataset", str(data.val),
+        "--split_dataset_ratio", "0",
+        "--output_dir", str(run_dir / "swift"),
+        "--add_version", "false",
+        "--seed", str(config.data.seed),
+        "--data_seed", str(config.data.seed),
+        "--save_only_model", "true",
+        "--save_strategy", "steps",
+        "--save_total_limit", "1",
+        "--eval_strategy", "steps",
+        "--dataloader_num_workers", "0",
+        "--dataset_num_proc", "1",
+        "--gradient_checkpointing", "false",
+        "--report_to", "none",
+        "--use_hf", "true",
+    ]
+    if method == "sft":
+        stage = sft
+        head = [sys.executable, "-m", "swift.cli.sft"]
+        extra = ["--warmup_ratio", str(sft.warmup_ratio), "--weight_decay", str(sft.weight_decay)]
+    else:
+        stage = config.rlhf  # type: ignore[assignment]
+        head = [sys.executable, "-m", "swift.cli.rlhf", "--rlhf_type", method, "--beta", str(config.rlhf.beta)]
+        extra = []
+    steps = ["--max_steps", str(stage.max_steps)] if stage.max_steps > 0 else []
+    eval_steps = stage.eval_steps if stage.max_steps <= 0 else max(1, min(stage.eval_steps, stage.max_steps))
+    schedule = [
+        "--num_train_epochs", str(stage.epochs),
+        *steps,
+        "--per_device_train_batch_size", str(stage.batch_size),
+        "--per_device_eval_batch_size", "4",
+        "--gradient_accumulation_steps", str(getattr(stage, "grad_accum", 1)),
+        "--learning_rate", str(stage.learning_rate),
+        "--max_length", str(stage.max_length),
+        "--logging_steps", str(stage.logging_steps),
+        "--eval_steps", str(eval_steps),
+        "--save_steps", str(eval_steps),
+    ]
+    adapters = ["--adapters", str(init_adapter)] if init_adapter is not None else []
+    return head + common + schedule + extra + adapters
+
+
+def total_steps(config: TrainConfig, method: str, train_rows: int) -> int:
+    """Optimizer steps the run will make (for the progress bar before ms-swift reports its own)."""
+    stage = config.sft if method == "sft" else config.rlhf
+    if stage.max_steps > 0:
+        return stage.max_steps
+    per_epoch = -(-train_rows // (stage.batch_size * getattr(stage, "grad_accum", 1)))
+    return max(1, int(per_epoch * stage.epochs + 0.999))
+
+
+def run_swift(
+    command: list[str], run_dir: Path, on_event: Callable[[LogEvent], None] | None = None, poll_s: float = 1.0
+) -> list[LogEvent]:
+    """Run ms-swift, following its logging.jsonl; its output goes to `run_dir/swift.log`."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / LOG_FILE
+    follower = LogFollower(run_dir / "swift" / "logging.jsonl")
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=swift_env(), cwd=run_dir)
+        try:
+            while process.poll() is None:
+                for event in follower.poll():
+                    if on_event is not None:
+                        on_event(event)
+                time.sleep(poll_s)
+        except BaseException:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise
+    for event in follower.poll():
+        if on_event is not None:
+            on_event(event)
+    if process.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+        raise TrainingError(f"ms-swift exited with code {process.returncode}; end of {log_path}:\n{tail}")
+    return follower.events
+
+
+def summarise(events: list[LogEvent]) -> dict[str, Any]:
+    """Losses and runtime from a run's events."""
+    train = [(e.step, e.loss) for e in events if e.kind == "train" and e.step is not None and e.loss is not None]
+    val = [(e.step, e.loss) for e in events if e.kind == "eval" and e.step is not None and e.loss is not None]
+    end = next((e for e in reversed(events) if e.kind == "end"), None)
+    summary: dict[str, Any] = {
+        "train_loss_curve": train,
+        "val_loss_curve": val,
+        "final_train_loss": train[-1][1] if train else None,
+        "final_val_loss": val[-1][1] if val else None,
+        "best_val_loss": min((v for _, v in val), default=None),
+        "mean_train_loss": end.loss if end is not None else None,
+        "steps": max((s for s, _ in train), default=0),
+    }
+    if end is not None and end.elapsed_s is not None:
+        summary["train_runtime_s"] = float(end.elapsed_s)
+    return summary
+
+
+def next_version(registry_file: Path, name: str) -> str:
+    """One more than the registered version of `name` (1 when it is new)."""
+    from agentgraph.serving.registry import AdapterRegistry
+
+    entry = AdapterRegistry.load(registry_file).entries.get(name)
+    try:
+        return str(int(entry.version) + 1) if entry is not None else "1"
+    except ValueError:
+        return "1"
+
+
+def finetune(
+    agent: str,
+    settings: Settings,
+    method: str = "sft",
+    max_steps: int | None = None,
+    train_rows: int | None = None,
+    output: Path | None = None,
+    register: bool = True,
+    preferences: Path | None = None,
+    on_event: Callable[[LogEvent], None] | None = None,
+    on_stage: Callable[[str, int | None], None] | None = None,
+) -> TrainResult:
+    """Train `agent`'s adapter with `method` and write it (weights, metrics.json, loss.png) to `output`."""
+    from agentgraph.serving.prepare import prepare_model
+    from agentgraph.serving.profile import get_profile
+    from agentgraph.serving.registry import AdapterEntry, AdapterRegistry
+
+    if agent not in AGENTS:
+        raise TrainingError(f"unknown agent {agent!r}; use one of {', '.join(AGENTS)}")
+    stage = on_stage or (lambda _text, _total: None)
+    config = load_config(agent, settings.finetune.configs_dir).with_overrides(max_steps=max_steps, n_train=train_rows)
+    profile = get_profile(settings.model.profile)
+    stage("preparing the base model", None)
+    model = prepare_model(settings, profile)
+    stage("building the dataset", None)
+    sft_data = ensure_dataset(agent, settings, config)
+    adapter_dir = Path(output) if output is not None else Path(settings.registry_path).parent / agent
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(settings.finetune.runs_dir) / f"{agent}-{method}-{stamp}"
+    init_adapter = None
+    data = validation_subset(sft_data, run_dir / "data", config.data.val_rows)
+    if method != "sft":
+        from agentgraph.finetune.preferences import preference_files
+
+        init_adapter = _sft_adapter(agent, settings)
+        data = preference_files(method, data, run_dir / "data", config.rlhf.n_pairs, config.data.seed, preferences)
+    command = swift_command(config, method, profile, model, data, run_dir, init_adapter)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "command.json").write_text(json.dumps(command, indent=2) + "\n")
+    stage(f"training {agent} ({method})", total_steps(config, method, data.train_rows))
+    started = time.monotonic()
+    events = run_swift(command, run_dir, on_event)
+    wall = time.monotonic() - started
+    stage("exporting the adapter", None)
+    export_adapter(latest_checkpoint(run_dir / "swift"), adapter_dir)
+    summary = summarise(events or read_log(run_dir / "swift" / "logging.jsonl"))
+    metrics: dict[str, Any] = {
+        "agent": agent,
+        "method": method,
+        "base_model_hash": model.base_model_hash,
+        "data_hash": data.data_hash,
+        "train_rows": data.train_rows,
+        "val_rows": data.val_rows,
+        "seed": config.data.seed,
+        "wall_time_s": round(wall, 1),
+        "seconds_per_row": round(wall / max(1, data.train_rows * _epochs_done(config, method, data.train_rows, summary)), 3),
+        **{k: v for k, v in summary.items()},
+        "config": config.to_dict(),
+        "init_adapter": str(init_adapter) if init_adapter else None,
+        "finished_at": stamp,
+    }
+    (adapter_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_loss(summary["train_loss_curve"], summary["val_loss_curve"], adapter_dir / LOSS_PLOT, f"{agent} adapter ({method})")
+    registered = False
+    if register:
+        rank = config.sft.lora_rank
+        scalar = {k: float(metrics[k]) for k in ("final_train_loss", "final_val_loss") if metrics.get(k) is not None}
+        registry = AdapterRegistry.load(settings.registry_path)
+        registry.register(
+            AdapterEntry(
+                name=agent,
+                path=adapter_dir.resolve(),
+                rank=rank,
+                base_model_hash=model.base_model_hash,
+                version=next_version(settings.registry_path, agent),
+                data_hash=data.data_hash,
+                metrics=scalar,
+            )
+        )
+        registered = True
+    return TrainResult(adapter_dir=adapter_dir, run_dir=run_dir, metrics=metrics, registered=registered)
+
+
+def _epochs_done(config: TrainConfig, method: str, rows: int, summary: dict[str, Any]) -> float:
+    stage = config.sft if method == "sft" else config.rlhf
+    steps = summary.get("steps") or total_steps(config, method, rows)
+    return steps * stage.batch_size * getattr(stage, "grad_accum", 1) / max(1, rows)
+
+
+def _sft_adapter(agent: str, settings: Settings) -> Path:
+    from agentgraph.serving.registry import ADAPTER_WEIGHTS, AdapterRegistry
+
+    entry = AdapterRegistry.load(settings.registry_path).entries.get(agent)
+    if entry is None or not (entry.path / ADAPTER_WEIGHTS).is_file():
+        raise TrainingError(f"preference tuning starts from {agent}'s SFT adapter: run `agentgraph finetune {agent}` first")
+    return entry.path

@@ -12,6 +12,24 @@ FORMS = ("note", "email", "summary")
 _GREETING = re.compile(r"^(dear|hi|hello)\b", re.IGNORECASE)
 _SIGN_OFF = re.compile(r"^(best regards|kind regards|regards|thanks|thank you|best|cheers),?$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_NUMBER_WORDS = {
+    "one": 1, "a single": 1, "a": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a hundred": 100, "one hundred": 100,
+}
+_N = r"(\d+|" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)) + ")"
+_FORM_WORDS = (
+    ("email", re.compile(r"\b(e-?mail(s|ed|ing)?|mail)\b", re.IGNORECASE)),
+    ("note", re.compile(r"\b(note|memo|reminder)\b", re.IGNORECASE)),
+    ("summary", re.compile(r"\b(summary|summari[sz]e[sd]?|summari[sz]ing|recap|overview|tl;?dr|sum up)\b", re.IGNORECASE)),
+)
+_MAX_WORDS_INCLUSIVE = re.compile(
+    rf"\b(?:at most|no more than|not more than|up to|max(?:imum)?(?: of)?|within|limit(?:ed)? to)\s+{_N}\s+words\b"
+    rf"|\b{_N}\s+words\s+(?:or fewer|or less|max(?:imum)?|at most|tops)\b|\b{_N}-word\b",
+    re.IGNORECASE,
+)
+_MAX_WORDS_EXCLUSIVE = re.compile(rf"\b(?:under|fewer than|less than|below)\s+{_N}\s+words\b", re.IGNORECASE)
+_SENTENCES = re.compile(rf"\b(?:exactly\s+)?{_N}(?:\s+|-)sentences?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -26,6 +44,25 @@ def writing_request(task: str, facts: Sequence[str]) -> str:
     """The user turn the writing agent receives: the request followed by the facts it may use."""
     listed = "\n".join(f"- {fact}" for fact in facts) if facts else "- (none)"
     return f"{task}\nFacts:\n{listed}"
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else _NUMBER_WORDS[text.lower()]
+
+
+def parse_request(task: str) -> tuple[str, int | None, int | None]:
+    """The form (note, email or summary; note when none is named), the word limit and the exact number
+    of sentences that a writing task asks for, e.g. "Email Sam in at most 40 words" -> ("email", 40, None)."""
+    form = next((name for name, pattern in _FORM_WORDS if pattern.search(task)), "note")
+    max_words = None
+    if match := _MAX_WORDS_INCLUSIVE.search(task):
+        max_words = _number(next(group for group in match.groups() if group))
+    elif match := _MAX_WORDS_EXCLUSIVE.search(task):
+        max_words = _number(match.group(1)) - 1
+    sentences = None
+    if (match := _SENTENCES.search(task)) and not re.search(r"\b(at most|up to|no more than)\s*$", task[: match.start()], re.IGNORECASE):
+        sentences = _number(match.group(1))
+    return form, max_words, sentences
 
 
 def word_count(text: str) -> int:

@@ -1,0 +1,170 @@
+"""Seeded builders of the adapters' training data, in ms-swift's agent format.
+
+`build_dataset(agent, out_dir, seed=0, n_train=None)` writes `out_dir/{train,val,test}.jsonl` (and, for
+retrieval, the documents under `out_dir/corpus/{train,val,test}/`) and returns a `DatasetInfo` with the
+counts and a hash of everything written. Splits share no item (expression, document, fact set or
+sub-task), test and validation rows do not depend on the train count, and the same seed gives the same
+bytes. `write_card(info)` writes the committed summary `finetune/cards/<agent>.md`; `build_all()` does
+both for every agent into the configured data folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+from agentgraph.finetune.datasets import math as math_data
+from agentgraph.finetune.datasets import retrieval as retrieval_data
+from agentgraph.finetune.datasets import router as router_data
+from agentgraph.finetune.datasets import writing as writing_data
+from agentgraph.finetune.datasets.common import (
+    GENERATION_ORDER,
+    SPLITS,
+    DatasetInfo,
+    Example,
+    SplitLedger,
+    TokenStats,
+    files_hash,
+    fill_split,
+    split_rng,
+    token_stats,
+    write_jsonl,
+)
+
+AGENTS = ("router", "math", "retrieval", "writing")
+DEFAULT_TRAIN = {"router": 600, "math": 600, "retrieval": 400, "writing": 400}
+DEFAULT_VAL = 100
+DEFAULT_TEST = 100
+CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
+_MAKERS = {"router": router_data.make_example, "math": math_data.make_example, "writing": writing_data.make_example}
+_MODULES = {"router": router_data, "math": math_data, "retrieval": retrieval_data, "writing": writing_data}
+
+
+def build_dataset(
+    agent: str,
+    out_dir: Path,
+    seed: int = 0,
+    n_train: int | None = None,
+    n_val: int | None = None,
+    n_test: int | None = None,
+) -> DatasetInfo:
+    """Build one agent's train/val/test files in `out_dir` (replacing what was there)."""
+    if agent not in AGENTS:
+        raise ValueError(f"no dataset builder for {agent!r}; known agents: {', '.join(AGENTS)}")
+    out_dir = Path(out_dir)
+    counts = {
+        "train": DEFAULT_TRAIN[agent] if n_train is None else n_train,
+        "val": DEFAULT_VAL if n_val is None else n_val,
+        "test": DEFAULT_TEST if n_test is None else n_test,
+    }
+    ledger = SplitLedger()
+    examples: dict[str, list[Example]] = {}
+    extra_files: list[Path] = []
+    extra_dirs: tuple[Path, ...] = ()
+    if agent == "retrieval":
+        builder = retrieval_data.RetrievalBuilder(ledger)
+        for split in GENERATION_ORDER:
+            examples[split] = builder.examples(split_rng(seed, agent, split), split, counts[split])
+        corpus = out_dir / "corpus"
+        if corpus.exists():
+            shutil.rmtree(corpus)
+        extra_files = builder.write_corpus(corpus)
+        extra_dirs = (corpus,)
+    else:
+        for split in GENERATION_ORDER:
+            examples[split] = fill_split(_MAKERS[agent], split_rng(seed, agent, split), split, counts[split], ledger)
+    files = {split: out_dir / f"{split}.jsonl" for split in SPLITS}
+    for split in SPLITS:
+        write_jsonl(files[split], (example.row for example in examples[split]))
+    return DatasetInfo(
+        agent=agent,
+        seed=seed,
+        directory=out_dir,
+        files=files,
+        counts={split: len(examples[split]) for split in SPLITS},
+        kinds={split: dict(sorted(Counter(e.kind for e in examples[split]).items())) for split in SPLITS},
+        held_out_test_rows=sum(e.held_out for e in examples["test"]),
+        data_hash=files_hash([*files.values(), *extra_files], out_dir),
+        extra_dirs=extra_dirs,
+        examples=tuple(_showcase(examples["train"])),
+    )
+
+
+def _showcase(examples: list[Example], count: int = 3) -> list[dict]:
+    """Train rows of different kinds: one multi-part, retry or follow-up row if any, then plain ones."""
+    firsts: dict[str, dict] = {}
+    for example in examples:
+        firsts.setdefault(example.kind, example.row)
+    special = [k for k in firsts if "+" in k or "retry" in k or "follow-up" in k][:1]
+    plain = [k for k in firsts if k not in special]
+    return [firsts[k] for k in (plain[: count - len(special)] + special)]
+
+
+def write_card(info: DatasetInfo, cards_dir: Path = CARDS_DIR, model_dir: Path | None = None) -> Path:
+    """Write the dataset card `<cards_dir>/<agent>.md` (token lengths when `model_dir` has the tokenizer)."""
+    from agentgraph.finetune.datasets.common import read_jsonl
+
+    lines = [
+        f"# Dataset card: {info.agent}",
+        "",
+        f"Built with `build_dataset({info.agent!r}, out_dir, seed={info.seed})` from "
+        f"`finetune/datasets/{'math' if info.agent == 'math' else info.agent}.py`; data hash `{info.data_hash}`. "
+        "The rows are not committed: the same seed rebuilds the same bytes.",
+        "",
+        "## How it was made",
+        "",
+        " ".join((_MODULES[info.agent].__doc__ or "").split()),
+        "",
+        "Format: ms-swift agent rows (`tools` as a JSON string; `system`, `user`, `tool_call`, `tool_response`, "
+        "`assistant` messages), trained with `--custom_register_path finetune/swift_plugin.py --template agentgraph_gemma3`, "
+        "the same text vLLM renders with `agentgraph/serving/templates/gemma3_pythonic.jinja`.",
+        "",
+        "## Counts",
+        "",
+        "| split | rows | by kind |",
+        "|---|---|---|",
+    ]
+    for split in SPLITS:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in info.kinds[split].items())
+        lines.append(f"| {split} | {info.counts[split]} | {kinds} |")
+    lines += [
+        "",
+        f"Splits share no item. {info.held_out_test_rows} of the {info.counts['test']} test rows use a phrasing "
+        "held out of train and validation (every fifth phrasing of each list).",
+    ]
+    if info.extra_dirs:
+        lines.append("Documents: " + ", ".join(f"`{d.name}/{split}/`" for d in info.extra_dirs for split in SPLITS) + " (test questions are about test documents only).")
+    if model_dir is not None and (Path(model_dir) / "tokenizer.json").is_file():
+        lines += ["", "## Token lengths", "", "Encoded with the training template (Gemma 3 tokenizer); *trained* counts the tokens that carry loss.", "", "| split | mean | max | mean trained |", "|---|---|---|---|"]
+        for split in SPLITS:
+            stats: TokenStats = token_stats(read_jsonl(info.files[split]), Path(model_dir))
+            lines.append(f"| {split} | {stats.mean:.0f} | {stats.max} | {stats.mean_trained:.0f} |")
+    lines += ["", "## Examples", ""]
+    for row in info.examples:
+        lines.append("```")
+        for message in row["messages"]:
+            lines.append(f"[{message['role']}] {message['content']}")
+        lines += ["```", ""]
+    cards_dir.mkdir(parents=True, exist_ok=True)
+    path = cards_dir / f"{info.agent}.md"
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return path
+
+
+def build_all(seed: int = 0, cards: bool = True) -> dict[str, DatasetInfo]:
+    """Build every agent's dataset into the configured data folder (`finetune.data_dir`), with cards."""
+    from agentgraph.serving.prepare import model_dir
+    from agentgraph.serving.profile import GEMMA3_270M_CPU
+    from agentgraph.settings import get_settings
+
+    settings = get_settings()
+    infos = {}
+    for agent in AGENTS:
+        infos[agent] = build_dataset(agent, Path(settings.finetune.data_dir) / agent, seed=seed)
+        if cards:
+            write_card(infos[agent], model_dir=model_dir(settings, GEMMA3_270M_CPU))
+    return infos
+
+
+__all__ = ["AGENTS", "CARDS_DIR", "DatasetInfo", "TokenStats", "build_all", "build_dataset", "write_card"]

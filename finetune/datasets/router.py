@@ -1,0 +1,111 @@
+"""Router adapter rows: a request -> one model turn of handoff calls, each sub-task copied word for word.
+
+Single requests come from the math, retrieval and writing generators (their questions and tasks, with
+their phrasings); multi-part requests chain two or three of them, each a sentence of its own, and the
+router answers with one `transfer_to_<agent>(task=...)` call per part, in order, in ONE turn
+(`[transfer_to_math(task="What is 15% of 80?"), transfer_to_writing(task="Then email Sam the result.")]`).
+Math and retrieval parts are independent questions (the graph runs them side by side, so each must
+stand alone); a writing part comes last and points back at their results, which the writing agent
+receives as facts. The row ends with the router's turn. Its items are the sub-tasks that carry content
+(questions and standalone writing tasks): none appears in two splits. Writing follow-ups ("Then email
+Sam the result.") are phrasings, shared by the splits except for the held-out ones.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agentgraph.agent import AgentSpec
+from agentgraph.agents import DEFAULT_AGENTS
+from agentgraph.finetune.datasets.common import Example, normalise_key, pick, swift_row, tool_call
+from agentgraph.finetune.datasets.math import math_question
+from agentgraph.finetune.datasets.retrieval import random_question
+from agentgraph.finetune.datasets.writing import writing_task
+from agentgraph.router import ROUTER_ADAPTER, ROUTER_PROMPT, handoff_tool_name, handoff_tools
+
+CONNECTORS = ("", "", "", "Also, ", "And ", "Plus, ", "Next, ")
+"""Openings of a later independent part (copied with it: the task is the sentence as the user wrote it)."""
+KINDS = (
+    ("math", 0.2), ("retrieval", 0.2), ("writing", 0.16), ("math+writing", 0.13), ("retrieval+writing", 0.13),
+    ("retrieval+math", 0.12), ("retrieval+math+writing", 0.03), ("math+math", 0.03),
+)
+
+
+def router_spec(agents: tuple[AgentSpec, ...] = DEFAULT_AGENTS) -> AgentSpec:
+    """The router as an agent: its prompt and one handoff tool per agent."""
+    return AgentSpec(
+        name=ROUTER_ADAPTER,
+        description="Splits a request into sub-tasks and hands each to the agent that does it.",
+        system_prompt=ROUTER_PROMPT,
+        tools=tuple(handoff_tools(list(agents))),
+    )
+
+
+def _task(rng: random.Random, split: str, agent: str, follow_up: bool = False) -> tuple[str, bool]:
+    if agent == "math":
+        return math_question(rng, split)
+    if agent == "retrieval":
+        text, _, held = random_question(rng, split)
+        return text, held
+    return writing_task(rng, split, follow_up)
+
+
+def _ends_sentence(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _parts(rng: random.Random, split: str, kind: str) -> list[tuple[str, str, bool]]:
+    """(agent, task, held out) for each part of a request of `kind`.
+
+    Math and retrieval parts are independent questions (the graph runs them side by side); a writing
+    part comes last and points back at their results (it receives them as facts).
+    """
+    agents = kind.split("+")
+    parts: list[tuple[str, str, bool]] = []
+    for position, agent in enumerate(agents):
+        text, held = _task(rng, split, agent, follow_up=position > 0)
+        if position > 0 and agent != "writing":
+            connector = rng.choice(CONNECTORS)
+            text = connector + (text[:1].lower() + text[1:] if connector else text)
+        parts.append((agent, _ends_sentence(text) if position < len(agents) - 1 else text, held))
+    return parts
+
+
+def make_example(rng: random.Random, split: str) -> Example | None:
+    """One router row: the request, then one turn with a handoff call per part."""
+    kind = rng.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS])[0]
+    parts = _parts(rng, split, kind)
+    request = " ".join(task for _, task, _ in parts)
+    calls = [tool_call(handoff_tool_name(agent), f"call_{i}", task=task) for i, (agent, task, _) in enumerate(parts)]
+    spec = router_spec()
+    messages = [SystemMessage(spec.system_prompt), HumanMessage(request), AIMessage("", tool_calls=calls)]
+    tools = [convert_to_openai_tool(t) for t in spec.tools]
+    if len({normalise_key(task) for _, task, _ in parts}) != len(parts):
+        return None
+    keys = tuple(_content_keys([(agent, task) for agent, task, _ in parts]))
+    return Example(swift_row(messages, tools), keys, kind, any(held for *_, held in parts))
+
+
+def is_follow_up(agents: list[str], position: int) -> bool:
+    """True for a part that only points back at the earlier parts' results (a later writing part)."""
+    return position > 0 and agents[position] == "writing"
+
+
+def _content_keys(parts: list[tuple[str, str]]) -> set[str]:
+    agents = [agent for agent, _ in parts]
+    return {normalise_key(task) for i, (_, task) in enumerate(parts) if not is_follow_up(agents, i)}
+
+
+def handoffs(row: dict) -> list[tuple[str, str]]:
+    """(agent, task) of each call of a written router row."""
+    calls = [json.loads(m["content"]) for m in row["messages"] if m["role"] == "tool_call"]
+    return [(c["name"].removeprefix("transfer_to_"), c["arguments"]["task"]) for c in calls]
+
+
+def item_keys(row: dict) -> set[str]:
+    """The items a written router row uses: its sub-tasks that carry content."""
+    return _content_keys(handoffs(row))

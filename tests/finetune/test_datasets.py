@@ -1,0 +1,240 @@
+"""The dataset builders: item-disjoint splits, rows ms-swift keeps and masks correctly, exact math,
+writing that passes its own format check, router calls that copy the request, determinism."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentgraph import mathexpr
+from agentgraph.agents.math import calculator, final_answer, solve
+from agentgraph.agents.retrieval import CITATION
+from agentgraph.agents.writing import check_format, parse_request
+from agentgraph.finetune.datasets import AGENTS, DatasetInfo, build_dataset, write_card
+from agentgraph.finetune.datasets import math as math_data
+from agentgraph.finetune.datasets import retrieval as retrieval_data
+from agentgraph.finetune.datasets import router as router_data
+from agentgraph.finetune.datasets import writing as writing_data
+from agentgraph.finetune.datasets.common import SPLITS, read_jsonl
+
+COUNTS = {"n_train": 160, "n_val": 40, "n_test": 40}
+ITEM_KEYS = {
+    "router": router_data.item_keys,
+    "math": math_data.item_keys,
+    "retrieval": retrieval_data.item_keys,
+    "writing": lambda row: {"|".join(writing_data.request_parts(row["messages"][1]["content"])[1])},
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DatasetInfo]:
+    root = tmp_path_factory.mktemp("data")
+    return {agent: build_dataset(agent, root / agent, seed=0, **COUNTS) for agent in AGENTS}
+
+
+def rows(info: DatasetInfo, split: str) -> list[dict[str, Any]]:
+    return read_jsonl(info.files[split])
+
+
+def calls(row: dict) -> list[dict]:
+    return [json.loads(m["content"]) for m in row["messages"] if m["role"] == "tool_call"]
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_files_hold_the_requested_rows_in_agent_format(built: dict[str, DatasetInfo], agent: str) -> None:
+    info = built[agent]
+    for split, count in zip(SPLITS, COUNTS.values(), strict=True):
+        written = rows(info, split)
+        assert len(written) == info.counts[split] == count
+        assert sum(info.kinds[split].values()) == count
+        for row in written:
+            roles = [m["role"] for m in row["messages"]]
+            assert roles[0] == "system" and roles[1] == "user"
+            assert set(roles) <= {"system", "user", "tool_call", "tool_response", "assistant"}
+            if agent == "writing":
+                assert "tools" not in row and roles == ["system", "user", "assistant"]
+            else:
+                tools = json.loads(row["tools"])
+                names = {t["function"]["name"] for t in tools}
+                assert {c["name"] for c in calls(row)} <= names
+    assert 0 < info.held_out_test_rows <= COUNTS["n_test"]
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_splits_share_no_item(built: dict[str, DatasetInfo], agent: str) -> None:
+    keys = {split: set().union(*(ITEM_KEYS[agent](row) for row in rows(built[agent], split))) for split in SPLITS}
+    assert keys["train"] and keys["val"] and keys["test"]
+    assert not keys["train"] & keys["val"]
+    assert not keys["train"] & keys["test"]
+    assert not keys["val"] & keys["test"]
+
+
+def test_retrieval_rows_cite_their_own_split_documents(built: dict[str, DatasetInfo]) -> None:
+    info = built["retrieval"]
+    corpus = info.directory / "corpus"
+    files = {split: {p.name: p.read_text() for p in (corpus / split).iterdir()} for split in SPLITS}
+    assert not set(files["train"]) & set(files["test"]) and not set(files["val"]) & set(files["test"])
+    for split in SPLITS:
+        for row in rows(info, split):
+            answer = row["messages"][-1]["content"]
+            [source] = CITATION.findall(answer)
+            sentence = answer.removesuffix(f" [source: {source}]")
+            assert sentence in files[split][source]
+            passages = row["messages"][3]["content"].splitlines()
+            assert 3 <= len(passages) <= 4
+            sources = [line[1 : line.index("]")] for line in passages]
+            assert sources.count(source) == 1 and set(sources) <= set(files[split])
+            assert sentence in passages[sources.index(source)]
+            title = files[split][source].splitlines()[0].removeprefix("# ")
+            assert retrieval_data.search_query(row).startswith(title + " "), "the query names the document's entity"
+
+
+def test_math_rows_are_exact(built: dict[str, DatasetInfo]) -> None:
+    retries = 0
+    for split in SPLITS:
+        for row in rows(built["math"], split):
+            messages = row["messages"]
+            made = calls(row)
+            responses = [m["content"] for m in messages if m["role"] == "tool_response"]
+            *refused, final = made
+            tool = {"calculator": mathexpr.evaluate, "solve": mathexpr.solve}[final["name"]]
+            argument = next(iter(final["arguments"].values()))
+            assert responses[-1] == tool(argument)
+            assert messages[-1]["content"] == final_answer(responses[-1])
+            for call, response in zip(refused, responses, strict=False):
+                retries += 1
+                refused_tool = {"calculator": mathexpr.evaluate, "solve": mathexpr.solve}[call["name"]]
+                with pytest.raises(mathexpr.MathInputError):
+                    refused_tool(next(iter(call["arguments"].values())))
+                langchain_tool = calculator if call["name"] == "calculator" else solve
+                assert response == langchain_tool.invoke(call["arguments"])
+    assert retries > 0
+
+
+def test_math_items_match_their_independent_values() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        item = math_data.math_item(rng, "train")
+        runner = mathexpr.evaluate if item.tool == "calculator" else mathexpr.solve
+        assert math_data.check_result(item, runner(item.argument)), item
+    wrong = math_data.MathItem("What is 15% of 80?", "calculator", "15%*80", Fraction(13), "percent")
+    assert not math_data.check_result(wrong, mathexpr.evaluate("15%*80"))
+
+
+def test_writing_rows_pass_their_own_request(built: dict[str, DatasetInfo]) -> None:
+    forms = set()
+    limited = 0
+    for split in SPLITS:
+        for row in rows(built["writing"], split):
+            task, facts = writing_data.request_parts(row["messages"][1]["content"])
+            text = row["messages"][2]["content"]
+            form, max_words, sentences = parse_request(task)
+            forms.add(form)
+            limited += max_words is not None or sentences is not None
+            result = check_format(text, form, max_words=max_words, sentences=sentences)
+            assert result.ok, (task, text, result.problems)
+            for fact in facts:
+                assert fact.split(" ", 1)[1].removesuffix(".") in text, (fact, text)
+    assert forms == {"note", "email", "summary"}
+    assert limited > len(rows(built["writing"], "train")) // 2
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("Email Sam in at most 40 words.", ("email", 40, None)),
+        ("Then email Sam the result.", ("email", None, None)),
+        ("Summarize this in 2 sentences.", ("summary", None, 2)),
+        ("Write a note in one sentence, under 30 words.", ("note", 29, 1)),
+        ("A 50-word recap, please.", ("summary", 50, None)),
+        ("Draft a formal e-mail, no more than forty words, in three sentences.", ("email", 40, 3)),
+        ("Jot down a reminder for Dana, 25 words max.", ("note", 25, None)),
+        ("Give me a two-sentence overview.", ("summary", None, 2)),
+        ("Write it up in at most 3 sentences.", ("note", None, None)),
+        ("Send Priya a summary by email (35 words or fewer).", ("email", 35, None)),
+    ],
+)
+def test_parse_request(task: str, expected: tuple) -> None:
+    assert parse_request(task) == expected
+
+
+def test_router_calls_copy_the_request(built: dict[str, DatasetInfo]) -> None:
+    agents = {"retrieval", "math", "writing"}
+    for split in SPLITS:
+        for row in rows(built["router"], split):
+            messages = row["messages"]
+            assert messages[-1]["role"] == "tool_call", "the router's turn is the last one"
+            assert [m["role"] for m in messages[2:]] == ["tool_call"] * (len(messages) - 2)
+            handoffs = router_data.handoffs(row)
+            assert {agent for agent, _ in handoffs} <= agents
+            assert " ".join(task for _, task in handoffs) == messages[1]["content"]
+            writing_positions = [i for i, (agent, _) in enumerate(handoffs) if agent == "writing"]
+            assert writing_positions in ([], [len(handoffs) - 1]), "a writing part comes last"
+    kinds = built["router"].kinds["train"]
+    assert {"math", "retrieval", "writing", "math+writing", "retrieval+writing", "retrieval+math"} <= set(kinds)
+
+
+def test_same_seed_same_bytes_and_other_seed_other_data(tmp_path: Path) -> None:
+    first = build_dataset("math", tmp_path / "a", seed=3, n_train=40, n_val=10, n_test=10)
+    again = build_dataset("math", tmp_path / "b", seed=3, n_train=40, n_val=10, n_test=10)
+    other = build_dataset("math", tmp_path / "c", seed=4, n_train=40, n_val=10, n_test=10)
+    assert first.data_hash == again.data_hash != other.data_hash
+    assert first.files["train"].read_bytes() == again.files["train"].read_bytes()
+    retrieval_a = build_dataset("retrieval", tmp_path / "ra", seed=1, n_train=20, n_val=8, n_test=8)
+    retrieval_b = build_dataset("retrieval", tmp_path / "rb", seed=1, n_train=20, n_val=8, n_test=8)
+    assert retrieval_a.data_hash == retrieval_b.data_hash
+
+
+def test_test_and_val_do_not_depend_on_the_train_count(tmp_path: Path) -> None:
+    small = build_dataset("writing", tmp_path / "small", seed=0, n_train=30, n_val=10, n_test=10)
+    large = build_dataset("writing", tmp_path / "large", seed=0, n_train=90, n_val=10, n_test=10)
+    for split in ("val", "test"):
+        assert small.files[split].read_bytes() == large.files[split].read_bytes()
+
+
+def test_card_lists_counts_and_examples(built: dict[str, DatasetInfo], tmp_path: Path) -> None:
+    card = write_card(built["router"], cards_dir=tmp_path).read_text()
+    assert f"data hash `{built['router'].data_hash}`" in card
+    assert "| train | 160 |" in card and card.count("```") == 6
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_ms_swift_keeps_every_row_and_trains_only_the_model_turns(built: dict[str, DatasetInfo], agent: str, swift_template: Any, tmp_path: Path) -> None:
+    from swift.dataset import EncodePreprocessor, load_dataset
+
+    sample = rows(built[agent], "train")[:12]
+    path = tmp_path / f"{agent}.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in sample), encoding="utf-8")
+    dataset, _ = load_dataset([str(path)], split_dataset_ratio=0, num_proc=1, load_from_cache_file=False)
+    encoded = EncodePreprocessor(swift_template)(dataset, num_proc=1, load_from_cache_file=False)
+    assert len(encoded) == len(sample), "ms-swift dropped rows"
+    from agentgraph.finetune.swift_plugin import render_calls
+
+    tokenizer = swift_template.tokenizer
+    for row, enc in zip(sample, encoded, strict=True):
+        ids, labels = enc["input_ids"], enc["labels"]
+        runs, current = [], []
+        for token, label in zip(ids, labels, strict=True):
+            if label != -100:
+                current.append(token)
+            elif current:
+                runs.append(tokenizer.decode(current))
+                current = []
+        if current:
+            runs.append(tokenizer.decode(current))
+        expected, pending = [], []
+        for message in [*row["messages"], {"role": "end", "content": ""}]:
+            if message["role"] == "tool_call":
+                pending.append(json.loads(message["content"]))
+                continue
+            if pending:
+                expected.append(render_calls([(c["name"], c["arguments"]) for c in pending]) + "<end_of_turn>")
+                pending = []
+            if message["role"] == "assistant":
+                expected.append(message["content"] + "<end_of_turn>")
+        assert runs == expected, "only the model turns (calls and answers, each with its turn end) carry loss"

@@ -7,6 +7,8 @@
     GET  /threads/{id}/history    its checkpoints, oldest first
     GET  /healthz                 the worker is up and reaches the database
 
+Every answer names the worker process that gave it in the `x-agentgraph-worker` header.
+
 Every worker opens the async checkpoint saver and memory store on `database_url`; with PostgreSQL any
 number of workers (processes, hosts) share them. The schema is not migrated by the workers: run
 `agentgraph db upgrade` first (`agentgraph service` does, unless `--no-upgrade`).
@@ -469,6 +471,14 @@ def create_app(settings: Settings | None = None, *, builder: GraphBuilder | None
         summary="Multi-agent LangGraph threads over one checkpoint store.",
         lifespan=lifespan,
     )
+
+    worker = str(os.getpid())
+
+    @app.middleware("http")
+    async def _name_worker(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        response = await call_next(request)
+        response.headers["x-agentgraph-worker"] = worker
+        return response
 
     @app.exception_handler(AgentgraphError)
     async def _known_error(request: Request, exc: AgentgraphError) -> JSONResponse:

@@ -203,20 +203,29 @@ class Queries:
         each_fn = sa.func.jsonb_each_text if self.dialect == "postgresql" else sa.func.json_each
         each = each_fn(head.c.blob_versions).table_valued("key", "value")
         target = blobs.alias("target")
+        # A scalar subquery per stored value: looked up by primary key on both databases,
+        # whatever the planner estimates for the thread's rows.
+        snapshot_of = (
+            sa.select(target.c.snapshot_version)
+            .where(
+                target.c.thread_id == head.c.thread_id,
+                target.c.checkpoint_ns == head.c.checkpoint_ns,
+                target.c.channel == each.c.key,
+                target.c.version == each.c.value,
+            )
+            .scalar_subquery()
+        )
         targets = (
-            sa.select(target.c.thread_id, target.c.checkpoint_ns, target.c.channel, target.c.snapshot_version)
+            sa.select(
+                head.c.thread_id,
+                head.c.checkpoint_ns,
+                each.c.key.label("channel"),
+                snapshot_of.label("snapshot_version"),
+            )
             .select_from(head)
             .join(each, sa.true())
-            .join(
-                target,
-                sa.and_(
-                    target.c.thread_id == head.c.thread_id,
-                    target.c.checkpoint_ns == head.c.checkpoint_ns,
-                    target.c.channel == each.c.key,
-                    target.c.version == each.c.value,
-                ),
-            )
             .cte("targets")
+            .prefix_with("MATERIALIZED")
         )
         text, integer = sa.null().cast(sa.Text), sa.null().cast(sa.Integer)
         json = sa.null().cast(checkpoints.c.metadata.type)
@@ -271,10 +280,12 @@ class Queries:
         ).join(
             targets,
             sa.and_(
-                bl.thread_id == targets.c.thread_id,
-                bl.checkpoint_ns == targets.c.checkpoint_ns,
-                bl.channel == targets.c.channel,
                 bl.snapshot_version == targets.c.snapshot_version,
+                bl.channel == targets.c.channel,
+                # `|| ''` keeps the planners off the primary key here (a scan of the whole thread):
+                # the chain index, which starts with snapshot_version, is the one to use.
+                bl.thread_id + "" == targets.c.thread_id,
+                bl.checkpoint_ns + "" == targets.c.checkpoint_ns,
             ),
         )
         return sa.union_all(head_row, write_rows, chain_rows)

@@ -46,7 +46,7 @@ blobs = sa.Table(
     sa.Column("base_version", sa.Text(), nullable=True),
     sa.Column("depth", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("snapshot_version", sa.Text(), nullable=False),
-    sa.Index("ix_ag_checkpoint_blobs_chain", "thread_id", "checkpoint_ns", "channel", "snapshot_version"),
+    sa.Index("ix_ag_checkpoint_blobs_chain", "snapshot_version", "channel", "thread_id", "checkpoint_ns"),
 )
 
 writes = sa.Table(

@@ -55,7 +55,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_ag_checkpoint_blobs_chain",
         "ag_checkpoint_blobs",
-        ["thread_id", "checkpoint_ns", "channel", "snapshot_version"],
+        ["snapshot_version", "channel", "thread_id", "checkpoint_ns"],
     )
 
     op.create_table(

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
+
+@dataclass(frozen=True)
+class AgentLimits:
+    """Limits of one agent on one subtask, within the run's limits (`policy.*`); None: only the run's."""
+
+    max_model_calls: int | None = None
+    max_tokens: int | None = None
+    max_tool_rounds: int | None = None
+    """Overrides `graph.max_tool_rounds` for this agent."""
+    calls_per_minute: Mapping[str, int] = field(default_factory=dict, hash=False)
+    """Calls per minute per thread of this agent's tools, by tool name (overrides `policy.tool_rate_limits`)."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,8 @@ class AgentSpec:
     """Served LoRA adapter name; None means the agent's own name."""
     needs_approval: frozenset[str] = field(default_factory=frozenset)
     """Tools that interrupt the run for a person's approval before they run."""
+    limits: AgentLimits = field(default_factory=AgentLimits)
+    """This agent's own limits (model calls, tokens, tool rounds, tool calls per minute)."""
 
     @property
     def adapter_name(self) -> str:

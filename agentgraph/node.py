@@ -1,23 +1,32 @@
 """An agent as a graph node: a small subgraph `model -> tools -> model ... -> finish` over its own messages.
 
 The agent sees only its system prompt and its task (plus, for agents that run last, the facts found
-by the others), never the supervisor's history. Its conversation is returned as a transcript next to
-its result, so each model turn stays attributed to the agent that made it.
+by the others), never the supervisor's history. Tool results come back as tool messages, with control
+tokens and instruction-like sentences removed; they never reach the system prompt. A malformed reply
+is re-asked with a short correction (`policy.max_repairs` times), then the agent stops with a clear
+error. The agent stops early, with a note in the answer, when its share of the run's limits is used.
+Its conversation is returned as a transcript next to its result, so each model turn stays attributed
+to the agent that made it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from langgraph.config import get_config
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
+from agentgraph import limits
 from agentgraph.agent import AgentSpec
 from agentgraph.modelcall import ModelFactory, model_turn
+from agentgraph.repair import malformed_reply
 from agentgraph.settings import Settings
 from agentgraph.state import (
     AgentInput,
@@ -25,6 +34,7 @@ from agentgraph.state import (
     Subtask,
     ToolCallRecord,
     Transcript,
+    Usage,
     extend,
     extend_unique,
     merge_dicts,
@@ -32,18 +42,27 @@ from agentgraph.state import (
 )
 from agentgraph.tool_policy import (
     REJECTED_BY_PERSON,
+    CallContext,
+    ToolRunner,
     approval_request,
+    as_data,
     error_reply,
     invalid_arguments,
+    outcome_of,
     parse_decision,
     refusal,
-    run_tool,
+    untrusted_arguments,
+    with_outcome,
 )
 
 RequestBuilder = Callable[[str, Sequence[str]], str]
 """Builds an agent's user turn from its task and the facts found by the other agents."""
 Citer = Callable[[str], list[str]]
 """Finds the sources an answer cites."""
+
+
+MALFORMED_KEY = "malformed"
+"""`ToolMessage.additional_kwargs` flag of a reply to a call the model got wrong (unreadable, unknown, invalid)."""
 
 
 class AgentOutput(TypedDict):
@@ -55,6 +74,7 @@ class AgentOutput(TypedDict):
     citations: Annotated[list[str], extend_unique]
     errors: Annotated[list[str], extend]
     fallbacks: Annotated[list[str], extend_unique]
+    usage: Annotated[dict[str, Usage], merge_dicts]
 
 
 class AgentState(AgentInput, AgentOutput):
@@ -64,6 +84,11 @@ class AgentState(AgentInput, AgentOutput):
     model: NotRequired[str]
     fell_back: NotRequired[bool]
     rounds: NotRequired[int]
+    used: NotRequired[Usage]
+    repairs: NotRequired[int]
+    """Malformed turns in a row that were answered with a correction."""
+    stop: NotRequired[str]
+    """Why the agent stopped before answering (a limit, replies that stayed malformed)."""
 
 
 def agent_node(
@@ -79,10 +104,12 @@ def agent_node(
     builder = StateGraph(AgentState, input_schema=AgentInput, output_schema=AgentOutput)
     builder.add_node("model", steps.model)
     builder.add_node("tools", steps.tools)
+    builder.add_node("repair", steps.repair)
     builder.add_node("finish", steps.finish)
     builder.add_edge(START, "model")
-    builder.add_conditional_edges("model", steps.after_model, ["tools", "finish"])
+    builder.add_conditional_edges("model", steps.after_model, ["tools", "repair", "finish"])
     builder.add_conditional_edges("tools", steps.after_tools, ["model", "finish"])
+    builder.add_edge("repair", "model")
     builder.add_edge("finish", END)
     return builder.compile(name=spec.name)
 
@@ -98,13 +125,21 @@ class _AgentSteps:
     ) -> None:
         self.spec = spec
         self.model_factory = model_factory
-        self.max_rounds = settings.graph.max_tool_rounds
+        self.policy = settings.policy
+        self.max_rounds = spec.limits.max_tool_rounds if spec.limits.max_tool_rounds is not None else settings.graph.max_tool_rounds
         self.fallback = settings.graph.fallback_to_base
         self.request = request
         self.cite = cite
+        self.tool_names = [tool.name for tool in spec.tools]
+        self.runner = ToolRunner(spec, settings.policy, settings.database_url)
+
+    # -- model turns -----------------------------------------------------------------------------
 
     def model(self, state: AgentState) -> dict[str, Any]:
-        """One model turn; the first one opens the agent's conversation."""
+        """One model turn; the first one opens the agent's conversation. None when a limit is reached."""
+        if reason := self._limit_reached(state):
+            return {"stop": reason}
+        clock = time.monotonic()
         opening: list[AnyMessage] = []
         if not state.get("messages"):
             opening = [SystemMessage(self.spec.system_prompt), HumanMessage(self._user_turn(state))]
@@ -116,74 +151,137 @@ class _AgentSteps:
             fallback=self.fallback,
             name=self.spec.name,
         )
+        used = limits.add(state.get("used"), steps=1, model_calls=1, tokens=limits.tokens_of(turn.message), seconds=time.monotonic() - clock)
         return {
             "messages": [*opening, turn.message],
             "model": turn.model,
             "fell_back": state.get("fell_back", False) or turn.fell_back,
             "rounds": state.get("rounds", 0) + 1,
+            "used": used,
         }
+
+    def _limit_reached(self, state: AgentState) -> str | None:
+        used = state.get("used") or limits.no_usage()
+        if reason := limits.exhausted(used, state.get("budget") or {}, self.policy):
+            return reason
+        own = self.spec.limits
+        if own.max_model_calls is not None and used["model_calls"] >= own.max_model_calls:
+            return f"stopped at the {self.spec.name} agent's limit of {own.max_model_calls} model calls (AgentSpec.limits)"
+        if own.max_tokens is not None and used["tokens"] >= own.max_tokens:
+            return f"stopped at the {self.spec.name} agent's limit of {own.max_tokens} tokens (AgentSpec.limits)"
+        return None
 
     def _user_turn(self, state: AgentState) -> str:
         task = state["subtask"]["task"]
         return self.request(task, state.get("facts") or []) if self.request else task
 
     def after_model(self, state: AgentState) -> str:
+        if state.get("stop"):
+            return "finish"
         last = state["messages"][-1]
-        return "tools" if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls) else "finish"
+        if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
+            return "tools"
+        if malformed_reply(last, self.tool_names) and state.get("repairs", 0) < self.policy.max_repairs:  # type: ignore[arg-type]
+            return "repair"
+        return "finish"
+
+    def repair(self, state: AgentState) -> dict[str, Any]:
+        """Re-ask after a malformed text reply, saying briefly what was wrong."""
+        problem = malformed_reply(state["messages"][-1], self.tool_names)  # type: ignore[arg-type]
+        assert problem is not None  # routed here only for a malformed reply
+        return {"messages": [HumanMessage(problem.correction())], "repairs": state.get("repairs", 0) + 1}
+
+    # -- tool rounds -----------------------------------------------------------------------------
 
     def after_tools(self, state: AgentState) -> str:
-        return "finish" if self._over_limit(state) else "model"
+        return "finish" if state.get("stop") or self._over_limit(state) else "model"
 
     def _over_limit(self, state: AgentState) -> bool:
         return state.get("rounds", 0) > self.max_rounds
 
     def tools(self, state: AgentState) -> dict[str, Any]:
-        """Answer every call of the last turn: refuse, ask a person, then run what may run."""
+        """Answer every call of the last turn: refuse, ask a person, then run what may run (audited)."""
+        clock = time.monotonic()
         last: AIMessage = state["messages"][-1]  # type: ignore[assignment]
+        subtask = state["subtask"]
+        context = CallContext(state.get("run_id"), _thread_id(), self.spec.name, subtask["id"])
         replies: dict[str, ToolMessage] = {}
         for call in last.invalid_tool_calls:
-            replies[call["id"]] = error_reply(call, f"malformed call to {call.get('name')!r}: {call.get('error') or 'arguments are not valid JSON'}")
+            text = f"malformed call to {call.get('name')!r}: {call.get('error') or 'arguments are not valid JSON'}"
+            replies[call["id"]] = _malformed(error_reply(call, text))
+        trusted = f"{self.spec.system_prompt}\n{subtask['task']}"
+        untrusted = [*_tool_results(state["messages"]), *(state.get("facts") or [])]
         runnable: list[dict] = []
+        reasons: dict[str, str] = {}
         for call in last.tool_calls:
             if self._over_limit(state):
-                replies[call["id"]] = error_reply(call, f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached")
+                replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached"), "limit")
             elif problem := refusal(self.spec, call):
-                replies[call["id"]] = error_reply(call, problem)
+                replies[call["id"]] = _malformed(error_reply(call, problem), allow_listed=self.spec.tool(call["name"]) is not None)
+            elif concern := untrusted_arguments(self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy):  # type: ignore[arg-type]
+                if concern.action == "refuse":
+                    replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {concern.reason}"), "refused")
+                else:
+                    reasons[call["id"]] = concern.reason
+                    runnable.append(dict(call))
             else:
                 runnable.append(dict(call))
         # All approvals are asked before anything runs, so resuming never runs a tool twice.
         edited: set[str] = set()
         for call in runnable:
-            if call["name"] not in self.spec.needs_approval:
+            if call["name"] not in self.spec.needs_approval and call["id"] not in reasons:
                 continue
-            decision = parse_decision(interrupt(approval_request(self.spec.name, state["subtask"]["id"], call)))
+            decision = parse_decision(interrupt(approval_request(self.spec.name, subtask["id"], call, reasons.get(call["id"]))))
             if decision.action == "reject":
-                replies[call["id"]] = error_reply(call, f"{call['name']} was not run: {REJECTED_BY_PERSON}")
+                replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {REJECTED_BY_PERSON}"), "rejected")
             elif decision.args is not None:
                 problem = invalid_arguments(self.spec.tool(call["name"]), decision.args)  # type: ignore[arg-type]
                 if problem:
-                    replies[call["id"]] = error_reply(call, f"invalid edited arguments for {call['name']}: {problem}")
+                    replies[call["id"]] = with_outcome(error_reply(call, f"invalid edited arguments for {call['name']}: {problem}"), "refused")
                 call["args"] = decision.args
                 edited.add(call["id"])
-        for call in runnable:
-            if call["id"] not in replies:
-                replies[call["id"]] = run_tool(self.spec.tool(call["name"]), call)  # type: ignore[arg-type]
+        started = datetime.now(UTC)
+        ordered = [*last.invalid_tool_calls, *last.tool_calls]
+        by_id = {call["id"]: call for call in runnable}
+        for original in ordered:
+            call = by_id.get(original["id"], original)
+            if call["id"] in replies:
+                self.runner.audit(call, context, replies[call["id"]], started)
+            else:
+                replies[call["id"]] = self.runner.execute(self.spec.tool(call["name"]), call, context)  # type: ignore[arg-type]
             if call["id"] in edited:
                 replies[call["id"]].additional_kwargs["edited_args"] = call["args"]
-        order = [c["id"] for c in last.invalid_tool_calls] + [c["id"] for c in last.tool_calls]
-        return {"messages": [replies[call_id] for call_id in order]}
+        update: dict[str, Any] = {
+            "messages": [as_data(replies[call["id"]]) for call in ordered],
+            "used": limits.add(state.get("used"), steps=1, seconds=time.monotonic() - clock),
+        }
+        update.update(self._after_malformed(state, [replies[call["id"]] for call in ordered]))
+        return update
+
+    def _after_malformed(self, state: AgentState, replies: Sequence[ToolMessage]) -> dict[str, Any]:
+        """Count a turn whose calls the model got wrong; past `policy.max_repairs` such turns in a row, stop."""
+        wrong = [reply for reply in replies if reply.additional_kwargs.get(MALFORMED_KEY)]
+        if not wrong:
+            return {"repairs": 0}
+        repairs = state.get("repairs", 0) + 1
+        if repairs <= self.policy.max_repairs:
+            return {"repairs": repairs}
+        return {"repairs": repairs, "stop": f"the model's tool calls were still malformed after {repairs - 1} correction(s): {wrong[-1].text}"}
+
+    # -- result ----------------------------------------------------------------------------------
 
     def finish(self, state: AgentState) -> dict[str, Any]:
         """The agent's result, transcript and status for the shared state."""
-        subtask, messages = state["subtask"], state["messages"]
-        last = messages[-1]
-        stopped = not isinstance(last, AIMessage)
-        answer = "" if stopped else last.text.strip()
-        error = None
-        if stopped:
+        subtask, messages = state["subtask"], state.get("messages", [])
+        last = messages[-1] if messages else None
+        answer, error = "", state.get("stop")
+        if error is None and not isinstance(last, AIMessage):
             error = f"stopped after {self.max_rounds} tool rounds without an answer"
-        elif not answer:
-            error = "the model gave an empty answer"
+        elif error is None and (problem := malformed_reply(last, self.tool_names)):  # type: ignore[arg-type]
+            repairs = state.get("repairs", 0)
+            error = problem.detail + (f" (still, after {repairs} correction(s))" if repairs else "")
+        elif error is None:
+            answer = last.text.strip()  # type: ignore[union-attr]
         model = state.get("model", self.spec.adapter_name)
         result = AgentResult(
             agent=self.spec.name,
@@ -196,26 +294,66 @@ class _AgentSteps:
             error=error,
         )
         sid = subtask["id"]
+        notes = [f"{self.spec.name} ({sid}): {note}" for note in _notes(messages)]
         return {
             "plan": [{**subtask, "status": "failed" if error else "done"}],
             "results": {sid: result},
             "transcripts": {sid: Transcript(agent=self.spec.name, node=self.spec.name, model=model, messages=list(messages))},
             "citations": result["citations"],
-            "errors": [f"{self.spec.name} ({sid}): {error}"] if error else [],
+            "errors": notes + ([f"{self.spec.name} ({sid}): {error}"] if error else []),
             "fallbacks": [self.spec.name] if result["fell_back"] else [],
+            "usage": {sid: state.get("used") or limits.no_usage()},
         }
+
+
+def _thread_id() -> str | None:
+    try:
+        return get_config().get("configurable", {}).get("thread_id")
+    except RuntimeError:  # called outside a running graph
+        return None
+
+
+def _malformed(reply: ToolMessage, *, allow_listed: bool = True) -> ToolMessage:
+    """An error reply to a call the model got wrong; a tool that is not on the allow-list is also a refusal to note."""
+    reply.additional_kwargs[MALFORMED_KEY] = True
+    reply.additional_kwargs["note"] = not allow_listed
+    return with_outcome(reply, "refused")
+
+
+def _tool_results(messages: Sequence[AnyMessage]) -> list[str]:
+    return [m.text for m in messages if isinstance(m, ToolMessage) and outcome_of(m) in ("ok", "error")]
+
+
+def _notes(messages: Sequence[AnyMessage]) -> list[str]:
+    """What the answer must say about this agent's tool calls: refusals, limits, removed instructions."""
+    notes: list[str] = []
+    for message in messages:
+        if not isinstance(message, ToolMessage):
+            continue
+        kwargs = message.additional_kwargs
+        if outcome_of(message) in ("refused", "limit") and (not kwargs.get(MALFORMED_KEY) or kwargs.get("note")):
+            notes.append(message.text)
+        if kwargs.get("flagged"):
+            found = ", ".join(repr(f) for f in kwargs["flagged"][:3])
+            notes.append(f"the result of {message.name or 'a tool'} contained instruction-like text ({found}); it was removed and not followed")
+    return list(dict.fromkeys(notes))
 
 
 def _tool_call_records(messages: Sequence[AnyMessage]) -> list[ToolCallRecord]:
     replies = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
-    return [
-        ToolCallRecord(
-            name=call["name"],
-            args=replies[call["id"]].additional_kwargs.get("edited_args", call["args"]) if call["id"] in replies else call["args"],
-            id=call["id"],
-            status=replies[call["id"]].status if call["id"] in replies else "error",
-        )
-        for message in messages
-        if isinstance(message, AIMessage)
-        for call in message.tool_calls
-    ]
+    records: list[ToolCallRecord] = []
+    for message in messages:
+        if not isinstance(message, AIMessage):
+            continue
+        for call in message.tool_calls:
+            reply = replies.get(call["id"])
+            record = ToolCallRecord(
+                name=call["name"],
+                args=reply.additional_kwargs.get("edited_args", call["args"]) if reply else call["args"],
+                id=call["id"],
+                status=reply.status if reply else "error",
+            )
+            if reply is not None:
+                record["outcome"] = outcome_of(reply)
+            records.append(record)
+    return records

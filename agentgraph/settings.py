@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator, model_validator
 from pydantic_settings import (
@@ -129,6 +130,46 @@ class ServiceSettings(BaseModel):
     shutdown_timeout_s: float = Field(default=30.0, ge=0, description="How long a stopping worker lets running runs finish.")
 
 
+class PolicySettings(BaseModel):
+    """What a run and its tools may do: limits per run and per tool, and how untrusted arguments are treated.
+
+    A run is one question. A limit that is reached ends the run with a note in the answer; the thread's
+    state stays whole and can take the next question.
+    """
+
+    max_steps: int = Field(
+        default=40, ge=1, description="Steps per run: each model turn and each round of tool calls, of the router and every agent."
+    )
+    max_model_calls: int = Field(default=30, ge=1, description="Requests to the model server per run (re-asks included).")
+    max_tokens: int = Field(default=60_000, ge=1, description="Tokens (prompt + completion, as the server reports them) per run.")
+    max_wall_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds a run may take, counted while it runs (time waiting for an approval or a restart is not counted).",
+    )
+    tool_calls_per_minute: int | None = Field(
+        default=60, ge=1, description="Calls of one tool per minute in one thread (None: no limit); see tool_rate_limits."
+    )
+    tool_rate_limits: dict[str, int] = Field(
+        default_factory=dict, description="Calls per minute per thread for named tools, overriding tool_calls_per_minute."
+    )
+    max_question_chars: int = Field(default=8000, ge=1, description="Longer questions are refused before anything runs.")
+    max_repairs: int = Field(
+        default=1, ge=0, description="Re-asks after a malformed model reply (unparseable or invalid call, empty, repetitive)."
+    )
+    untrusted_destinations: Literal["refuse", "approve"] = Field(
+        default="refuse",
+        description="A side-effecting or sensitive tool called with an e-mail address or URL the task does not name: "
+        "refuse the call, or ask a person.",
+    )
+    untrusted_copies: Literal["refuse", "approve", "allow"] = Field(
+        default="approve",
+        description="A side-effecting or sensitive tool called with text copied from tool results (copied_words words "
+        "in a row): refuse the call, ask a person, or allow it.",
+    )
+    copied_words: int = Field(default=12, ge=3, description="Words in a row that count as text copied from a tool result.")
+
+
 class Settings(BaseSettings):
     """All of agentgraph's settings."""
 
@@ -152,6 +193,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
     @classmethod
     def settings_customise_sources(

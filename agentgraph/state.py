@@ -34,6 +34,28 @@ class ToolCallRecord(TypedDict):
     args: dict
     id: str
     status: Literal["success", "error"]
+    outcome: NotRequired[str]
+    """As in the tool audit: ok, error, refused, rejected or limit."""
+
+
+class Usage(TypedDict):
+    """What a node used: steps (model turns and tool rounds), model requests, tokens, running seconds."""
+
+    steps: int
+    model_calls: int
+    tokens: int
+    seconds: float
+
+
+class Budget(TypedDict, total=False):
+    """What an agent may still use of its run's limits; a missing entry is not limited."""
+
+    steps: int
+    model_calls: int
+    tokens: int
+    seconds: float
+    parts: int
+    """How many agents share the run's remaining limits (they run at the same time)."""
 
 
 class AgentResult(TypedDict):
@@ -99,6 +121,10 @@ class GraphState(TypedDict):
     errors: NotRequired[Annotated[list[str], extend]]
     fallbacks: NotRequired[Annotated[list[str], extend_unique]]
     """Nodes that ran on the base model because their adapter is not served."""
+    run_id: NotRequired[str]
+    """Identifies the current question's run (in the tool audit, across restarts)."""
+    usage: NotRequired[Annotated[dict[str, Usage], merge_dicts]]
+    """What the current run used, by node: `supervisor` and each subtask id."""
 
 
 class AgentInput(TypedDict):
@@ -106,7 +132,10 @@ class AgentInput(TypedDict):
 
     subtask: Subtask
     facts: list[str]
+    budget: NotRequired[Budget]
+    """What the agent may use of the run's limits (unset: the whole of `policy.*`)."""
+    run_id: NotRequired[str]
 
 
-QUESTION_FIELDS: tuple[str, ...] = ("plan", "results", "transcripts", "citations", "errors", "fallbacks")
+QUESTION_FIELDS: tuple[str, ...] = ("plan", "results", "transcripts", "citations", "errors", "fallbacks", "usage")
 """State fields that describe one question and are cleared when the next question starts."""

@@ -3,10 +3,16 @@
 Flow for one question: `supervisor` (router turn, bounded retries, every handoff call answered)
 -> the independent agents in parallel (`Send`) -> `join` -> the agents that run last (writing) with
 the facts found -> `join` -> `finish` (the final answer with citations and any failure stated).
+
+Each question is one run with its own id and limits (`policy.*`): the supervisor shares what is left
+of them between the agents it sends. The facts handed to the agents that run last, and earlier answers
+the router reads, are untrusted data: instruction-like text in them is removed first.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -14,6 +20,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemM
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.types import Overwrite, Send
 
+from agentgraph import limits
 from agentgraph.agent import AgentSpec
 from agentgraph.modelcall import ModelFactory, model_turn
 from agentgraph.router import (
@@ -26,7 +33,8 @@ from agentgraph.router import (
     parse_handoffs,
 )
 from agentgraph.settings import Settings
-from agentgraph.state import AgentInput, GraphState, Subtask
+from agentgraph.state import AgentInput, GraphState, Subtask, Usage
+from agentgraph.untrusted import neutralise
 
 SUPERVISOR = "supervisor"
 JOIN = "join"
@@ -55,6 +63,7 @@ class Supervisor:
 
     def plan(self, state: GraphState) -> dict[str, Any]:
         """Start a question: ask the router for handoffs (retrying on none), answer every call, plan."""
+        clock = time.monotonic()
         update: dict[str, Any] = {
             "plan": Overwrite([]),
             "results": Overwrite({}),
@@ -62,21 +71,29 @@ class Supervisor:
             "citations": Overwrite([]),
             "errors": Overwrite([]),
             "fallbacks": Overwrite([]),
+            "usage": Overwrite({}),
             "answer": "",
             "handoffs": 0,
+            "run_id": uuid.uuid4().hex,
         }
         messages = state.get("messages", [])
-        if not messages or not isinstance(messages[-1], HumanMessage) or not messages[-1].text.strip():
-            update["errors"] = Overwrite(["there is no question to answer: the last message must be a non-empty user message"])
+        if problem := question_problem(messages, self.settings.policy.max_question_chars):
+            update["errors"] = Overwrite([problem])
             return update
 
+        policy = self.settings.policy
+        used = limits.no_usage()
         limit, attempts = self.settings.graph.max_handoffs, self.settings.graph.router_retries + 1
         conversation: list[AnyMessage] = [SystemMessage(ROUTER_PROMPT), *_conversation(messages)]
         written: list[AnyMessage] = []
         accepted: list[Handoff] = []
         over_limit: list[Handoff] = []
         fell_back = False
+        stopped: str | None = None
         for attempt in range(1, attempts + 1):
+            used = {**used, "seconds": time.monotonic() - clock}  # type: ignore[assignment]
+            if stopped := limits.exhausted(used, limits.remaining(policy, limits.no_usage()), policy):
+                break
             turn = model_turn(
                 self.model_factory,
                 ROUTER_ADAPTER,
@@ -86,6 +103,7 @@ class Supervisor:
                 name=SUPERVISOR,
             )
             fell_back |= turn.fell_back
+            used = limits.add(used, steps=1, model_calls=1, tokens=limits.tokens_of(turn.message))
             handoffs, rejected = parse_handoffs(turn.message, self.agents)
             accepted, duplicates, over_limit = _within_limit(handoffs, limit)
             rejected += [RejectedCall(h.call_id, _tool(h), f"duplicate of an earlier handoff to {h.agent}") for h in duplicates]
@@ -100,13 +118,16 @@ class Supervisor:
         update["handoffs"] = len(accepted)
         update["plan"] = Overwrite(self._subtasks(accepted))
         errors: list[str] = []
-        if not accepted:
+        if stopped:
+            errors.append(f"the router {stopped}")
+        elif not accepted:
             errors.append(f"the router gave no valid handoff after {attempts} attempt(s); last reply: {_describe(written)}")
         if over_limit:
             skipped = "; ".join(f"{h.agent}: {h.task}" for h in over_limit)
             errors.append(f"stopped at the limit of {limit} handoffs (graph.max_handoffs); not run: {skipped}")
         update["errors"] = Overwrite(errors)
         update["fallbacks"] = Overwrite([SUPERVISOR] if fell_back else [])
+        update["usage"] = Overwrite({SUPERVISOR: {**used, "seconds": time.monotonic() - clock}})
         return update
 
     def _subtasks(self, handoffs: Sequence[Handoff]) -> list[Subtask]:
@@ -124,12 +145,19 @@ class Supervisor:
         """Send the pending independent subtasks; when none is left, the ones that run last; else finish."""
         pending = [s for s in state.get("plan", []) if s["status"] == "pending"]
         first = [s for s in pending if s["agent"] not in self.run_last]
-        if first:
-            return [Send(s["agent"], AgentInput(subtask=s, facts=[])) for s in first]
-        if pending:
-            facts = _facts(state, self.run_last)
-            return [Send(s["agent"], AgentInput(subtask=s, facts=facts)) for s in pending]
-        return FINISH
+        batch, facts = (first, []) if first else (pending, _facts(state, self.run_last))
+        if not batch:
+            return FINISH
+        left = limits.remaining(self.settings.policy, self.run_usage(state))
+        budget = limits.share(left, len(batch))
+        run_id = state.get("run_id", "")
+        return [Send(s["agent"], AgentInput(subtask=s, facts=facts, budget=budget, run_id=run_id)) for s in batch]
+
+    def run_usage(self, state: GraphState) -> Usage:
+        """What the current run has used so far (agents that ran at the same time count their longest time once)."""
+        plan = state.get("plan", [])
+        batches = [[s["id"] for s in plan if s["agent"] not in self.run_last], [s["id"] for s in plan if s["agent"] in self.run_last]]
+        return limits.run_usage(state.get("usage", {}), batches)
 
     @staticmethod
     def join(state: GraphState) -> dict[str, Any]:
@@ -162,10 +190,20 @@ def compose_answer(state: GraphState, run_last: Collection[str]) -> str:
     return body
 
 
+def question_problem(messages: Sequence[AnyMessage], max_chars: int) -> str | None:
+    """Why the conversation has no question to answer (none, empty, too long), or None."""
+    if not messages or not isinstance(messages[-1], HumanMessage) or not messages[-1].text.strip():
+        return "there is no question to answer: the last message must be a non-empty user message"
+    length = len(messages[-1].text.strip())
+    if length > max_chars:
+        return f"the question is {length} characters long, more than the limit of {max_chars} (policy.max_question_chars)"
+    return None
+
+
 def _conversation(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
-    """What the router reads: the user's questions and the final answers, without handoff traffic."""
+    """What the router reads: the user's questions and the final answers (as data), without handoff traffic."""
     return [
-        m
+        m if isinstance(m, HumanMessage) else AIMessage(content=neutralise(m.text).text, name=m.name)
         for m in messages
         if isinstance(m, HumanMessage) or (isinstance(m, AIMessage) and not m.tool_calls and m.name != SUPERVISOR)
     ]
@@ -217,10 +255,10 @@ def _describe(written: Sequence[AnyMessage]) -> str:
 
 
 def _facts(state: GraphState, run_last: Collection[str]) -> list[str]:
-    """The answers of the agents that ran first, in plan order: the facts for the agents that run last."""
+    """The answers of the agents that ran first, in plan order, as data: the facts for the agents that run last."""
     results = state.get("results", {})
     return [
-        results[s["id"]]["answer"]
+        neutralise(results[s["id"]]["answer"]).text
         for s in state.get("plan", [])
         if s["agent"] not in run_last and s["id"] in results and results[s["id"]]["answer"]
     ]

@@ -1,19 +1,32 @@
-"""Where an agent's tool calls are checked and run: the allow-list, argument validation, approvals.
+"""Where an agent's tool calls are checked and run: the allow-list, argument validation, untrusted
+arguments, approvals, rate limits, idempotency records and the audit.
 
 Every function here answers a tool call with exactly one `ToolMessage`; a refused call never runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Engine
 
 from agentgraph.agent import AgentSpec
+from agentgraph.audit import AuditEntry, AuditLog, Outcome
+from agentgraph.db.engine import redact
+from agentgraph.db.shared import shared_engine
+from agentgraph.idempotency import ToolResults
+from agentgraph.settings import PolicySettings
+from agentgraph.untrusted import copied_passage, foreign_destinations, neutralise
+
+log = logging.getLogger(__name__)
 
 REJECTED_BY_PERSON = "rejected by a person"
 
@@ -73,9 +86,13 @@ class Decision:
     args: dict | None = None
 
 
-def approval_request(agent: str, subtask: str, call: Mapping[str, Any]) -> dict:
-    """The value an approval interrupt carries: which agent wants to run which tool with which arguments."""
-    return {"agent": agent, "subtask": subtask, "tool": call["name"], "args": dict(call["args"]), "tool_call_id": call["id"]}
+def approval_request(agent: str, subtask: str, call: Mapping[str, Any], reason: str | None = None) -> dict:
+    """The value an approval interrupt carries: which agent wants to run which tool with which arguments,
+    and why a person is asked (when it is not simply a tool that always needs approval)."""
+    request = {"agent": agent, "subtask": subtask, "tool": call["name"], "args": dict(call["args"]), "tool_call_id": call["id"]}
+    if reason:
+        request["reason"] = reason
+    return request
 
 
 def parse_decision(value: Any) -> Decision:
@@ -84,3 +101,228 @@ def parse_decision(value: Any) -> Decision:
         args = value.get("args")
         return Decision(value["action"], dict(args) if isinstance(args, Mapping) else None)
     return Decision("reject")
+
+
+# -- what a tool declares about itself ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolTraits:
+    """What a tool declares about itself (in its `metadata`), which decides how carefully it is run."""
+
+    side_effect: bool = False
+    """It changes something outside the run (sends, writes, pays): it gets an idempotency record, and its
+    arguments are checked for content taken from tool results."""
+    sensitive: bool = False
+    """Data given to it leaves the system: its arguments are checked for content taken from tool results."""
+    idempotent: bool = False
+    """Running it again with the same tool call id has no further effect (it dedupes on the id), so a call
+    cut off by a crash may be run again."""
+
+    @property
+    def guarded(self) -> bool:
+        """Whether its arguments must not come from untrusted content."""
+        return self.side_effect or self.sensitive
+
+
+def declare_tool(tool: BaseTool, *, side_effect: bool = False, sensitive: bool = False, idempotent: bool = False) -> BaseTool:
+    """Record `tool`'s traits in its metadata; returns the tool."""
+    tool.metadata = {**(tool.metadata or {}), "side_effect": side_effect, "sensitive": sensitive, "idempotent": idempotent}
+    return tool
+
+
+def traits(tool: BaseTool) -> ToolTraits:
+    """The traits `tool` declares (none: an ordinary read-only tool)."""
+    meta = tool.metadata or {}
+    return ToolTraits(bool(meta.get("side_effect")), bool(meta.get("sensitive")), bool(meta.get("idempotent")))
+
+
+# -- arguments taken from untrusted content ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Concern:
+    """Why a call's arguments look taken from untrusted content, and whether to refuse it or ask a person."""
+
+    action: Literal["refuse", "approve"]
+    reason: str
+
+
+def untrusted_arguments(
+    tool: BaseTool, args: Mapping[str, Any], *, trusted: str, untrusted: Sequence[str], policy: PolicySettings
+) -> Concern | None:
+    """A concern about `args` of a guarded tool: addresses or links the trusted text (task, instructions)
+    does not name, or a passage copied from untrusted text (tool results, other agents' answers)."""
+    if not traits(tool).guarded:
+        return None
+    if foreign := foreign_destinations(args, trusted):
+        reason = (
+            f"{tool.name} was called with {', '.join(foreign)}, which the task does not name; addresses and links "
+            f"for {tool.name} must come from the user, not from documents or tool results"
+        )
+        return Concern(policy.untrusted_destinations, reason)
+    if policy.untrusted_copies != "allow" and (copied := copied_passage(args, untrusted, trusted, policy.copied_words)):
+        reason = f"{tool.name} was called with text copied from tool results (\"{copied} ...\")"
+        return Concern(policy.untrusted_copies, reason)
+    return None
+
+
+def as_data(reply: ToolMessage) -> ToolMessage:
+    """`reply` as it is shown to the model: control tokens and instruction-like sentences removed; what was
+    removed is kept in `additional_kwargs["flagged"]`."""
+    if not isinstance(reply.content, str):
+        return reply
+    cleaned = neutralise(reply.content)
+    if not cleaned.flagged:
+        return reply
+    return reply.model_copy(
+        update={"content": cleaned.text, "additional_kwargs": {**reply.additional_kwargs, "flagged": list(cleaned.findings)}}
+    )
+
+
+# -- running a call: rate limit, idempotency, audit ---------------------------------------------------
+
+OUTCOME_KEY = "outcome"
+"""`ToolMessage.additional_kwargs` key of the call's audit outcome."""
+
+
+def with_outcome(reply: ToolMessage, outcome: Outcome) -> ToolMessage:
+    """`reply` marked with its audit outcome."""
+    reply.additional_kwargs[OUTCOME_KEY] = outcome
+    return reply
+
+
+def outcome_of(reply: ToolMessage) -> Outcome:
+    """The audit outcome a reply was marked with (ok or error when it was not marked)."""
+    return reply.additional_kwargs.get(OUTCOME_KEY) or ("error" if reply.status == "error" else "ok")
+
+
+def calls_per_minute(spec: AgentSpec, policy: PolicySettings, tool: str) -> int | None:
+    """The rate limit of `tool` for `spec` (calls per minute per thread), or None."""
+    if tool in spec.limits.calls_per_minute:
+        return spec.limits.calls_per_minute[tool]
+    return policy.tool_rate_limits.get(tool, policy.tool_calls_per_minute)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Where a tool call is made: which run, thread, agent and subtask."""
+
+    run_id: str | None
+    thread_id: str | None
+    agent: str
+    subtask: str | None
+
+
+class ToolRunner:
+    """Runs an agent's allowed calls: rate limit, idempotency record, the tool, audit row.
+
+    The audit and the records live in the database of `database_url`, opened on first use. An audit row
+    that cannot be written is logged and the run goes on; a side-effecting call whose record cannot be
+    written is not run (it could otherwise run twice after a crash).
+    """
+
+    def __init__(self, spec: AgentSpec, policy: PolicySettings, database_url: str) -> None:
+        self.spec = spec
+        self.policy = policy
+        self.database_url = database_url
+
+    def _engine(self) -> Engine | None:
+        try:
+            return shared_engine(self.database_url)
+        except Exception as exc:
+            log.warning("tool audit and idempotency records unavailable (%s): %s", redact(self.database_url), exc)
+            return None
+
+    def audit(self, call: Mapping[str, Any], context: CallContext, reply: ToolMessage, started: datetime, seconds: float = 0.0, replayed: bool = False) -> None:
+        """Write the audit row of `call`, answered by `reply`."""
+        engine = self._engine()
+        if engine is None:
+            return
+        outcome = outcome_of(reply)
+        AuditLog(engine).write(
+            AuditEntry(
+                run_id=context.run_id,
+                thread_id=context.thread_id,
+                agent=context.agent,
+                subtask=context.subtask,
+                tool=call.get("name") or "",
+                tool_call_id=call["id"],
+                arguments=call.get("args"),
+                outcome=outcome,
+                error=reply.text if outcome != "ok" else None,
+                started_at=started,
+                duration_ms=seconds * 1000,
+                replayed=replayed,
+            )
+        )
+
+    def execute(self, tool: BaseTool, call: Mapping[str, Any], context: CallContext) -> ToolMessage:
+        """Run an allowed, validated, approved call once, and audit it."""
+        started, clock = datetime.now(UTC), time.monotonic()
+        engine = self._engine()
+        reply, replayed = self._run(tool, call, context, engine)
+        self.audit(call, context, reply, started, time.monotonic() - clock, replayed)
+        return reply
+
+    def _run(self, tool: BaseTool, call: Mapping[str, Any], context: CallContext, engine: Engine | None) -> tuple[ToolMessage, bool]:
+        recorded = traits(tool).side_effect and context.thread_id is not None
+        if recorded and engine is not None and (done := self._recorded(engine, context, call)) is not None:
+            return done, True
+        if (limited := self._rate_limited(tool.name, context, engine)) is not None:
+            return with_outcome(error_reply(call, limited), "limit"), False
+        if not recorded:
+            return run_tool(tool, call), False
+        if engine is None:
+            return with_outcome(error_reply(call, f"{tool.name} was not run: its idempotency record cannot be written (database unavailable)"), "error"), False
+        results = ToolResults(engine)
+        try:
+            claim = results.claim(context.thread_id, call["id"], tool.name, call["args"])  # type: ignore[arg-type]
+        except Exception as exc:
+            log.warning("idempotency record of %s not written: %s", call["id"], exc)
+            return with_outcome(error_reply(call, f"{tool.name} was not run: its idempotency record could not be written ({type(exc).__name__})"), "error"), False
+        if claim.result is not None:
+            return _replay(call, claim.result), True
+        if claim.in_doubt and not traits(tool).idempotent:
+            reply = error_reply(
+                call,
+                f"{tool.name} may already have run: the worker stopped while it was running and no result was recorded; "
+                "it was not run again (check its effect before retrying)",
+            )
+        else:
+            reply = run_tool(tool, call)
+        try:
+            results.record(context.thread_id, call["id"], reply.content, reply.status)  # type: ignore[arg-type]
+        except Exception as exc:
+            log.warning("result of %s %s not recorded: %s", tool.name, call["id"], exc)
+        return reply, False
+
+    @staticmethod
+    def _recorded(engine: Engine, context: CallContext, call: Mapping[str, Any]) -> ToolMessage | None:
+        try:
+            record = ToolResults(engine).get(context.thread_id, call["id"])  # type: ignore[arg-type]
+        except Exception as exc:
+            log.warning("idempotency record of %s not read: %s", call["id"], exc)
+            return None
+        return _replay(call, record["result"]) if record and record["status"] == "done" else None
+
+    def _rate_limited(self, tool: str, context: CallContext, engine: Engine | None) -> str | None:
+        limit = calls_per_minute(self.spec, self.policy, tool)
+        if limit is None or engine is None or not context.thread_id:
+            return None
+        try:
+            recent = AuditLog(engine).recent_calls(context.thread_id, tool, timedelta(minutes=1))
+        except Exception as exc:
+            log.warning("rate limit of %s not checked: %s", tool, exc)
+            return None
+        if recent < limit:
+            return None
+        source = "the agent's limits" if tool in self.spec.limits.calls_per_minute else (
+            "policy.tool_rate_limits" if tool in self.policy.tool_rate_limits else "policy.tool_calls_per_minute"
+        )
+        return f"{tool} was not run: its limit of {limit} calls per minute in this thread was reached ({source})"
+
+
+def _replay(call: Mapping[str, Any], result: Mapping[str, Any]) -> ToolMessage:
+    """The reply a recorded call gave, answering `call` again."""
+    return ToolMessage(content=result.get("content", ""), tool_call_id=call["id"], name=call["name"], status=result.get("status", "success"))

@@ -274,7 +274,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             number = int(current)
         else:
             number = int(str(current).split(".")[0])
-        return f"{number + 1:032}.{random.random():016}"
+        return f"{number + 1:012}.{random.getrandbits(40):010x}"
 
     # --- serialization ---
 

@@ -33,7 +33,6 @@ def upgrade() -> None:
         sa.Column("blob_versions", JSON, nullable=False),
         sa.Column("metadata", JSON, nullable=False),
         sa.PrimaryKeyConstraint("thread_id", "checkpoint_ns", "checkpoint_id", name="pk_ag_checkpoints"),
-        sqlite_with_rowid=False,
     )
     op.create_index("ix_ag_checkpoints_run_id", "ag_checkpoints", ["run_id"])
     op.create_index("ix_ag_checkpoints_created_at", "ag_checkpoints", ["created_at"])

@@ -50,6 +50,8 @@ class BenchConfig:
     runs_per_thread: int = 4
     timeout_s: float = 600.0
     """Everything (start-up, load, checks) must finish within this, or the bench fails as deadlocked."""
+    solo_runs: int = 10
+    """Questions one lone user asks before the load (not in the figures: the uncontended step cost)."""
     database_url: str | None = None
     """An existing database; default: a throw-away one on `postgres_server`."""
     postgres_server: str = "postgresql://postgres@127.0.0.1:5432"
@@ -284,7 +286,12 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             ) from None
         stop(service)
         service_code = service.returncode
-        checks = check_threads(database_url, result["thread_ids"], result["records"], result["per_run"])
+        checks = check_threads(
+            database_url,
+            result["solo_thread_ids"] + result["thread_ids"],
+            result["solo_records"] + result["records"],
+            result["per_run"],
+        )
     finally:
         for proc in (service, fake):
             if proc is not None:
@@ -293,6 +300,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             with psycopg.connect(f"{config.postgres_server}/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)')
 
+    solo = [r.latency_ms / result["per_run"] for r in result["solo_records"] if r.status_code == 200]
     records: list[RunRecord] = result["records"]
     finished = [r for r in records if r.status_code == 200 and r.body.get("status") == "done"]
     per_step = [r.latency_ms / result["per_run"] for r in finished]
@@ -311,6 +319,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             "workers_seen_at_start": len(result["workers_seen"]),
             "wall_s": round(result["wall_s"], 2),
             "runs_per_s": round(len(finished) / result["wall_s"], 2) if result["wall_s"] else None,
+            "solo_p50_ms_per_step": round(percentile(solo, 50), 2),
             "p50_ms_per_run": round(percentile([r.latency_ms for r in finished], 50), 1),
             "p99_ms_per_run": round(percentile([r.latency_ms for r in finished], 99), 1),
             "checkpoints_checked": checks["checked"],
@@ -337,8 +346,18 @@ async def _drive(config: BenchConfig, base: str, service: subprocess.Popen[Any],
             raise RuntimeError(f"a warm-up run failed with HTTP {bad.status_code}: {bad.body}")
         history = (await client.get(f"{base}/threads/{warm_threads[0]}/history")).json()
         per_run = len(history) - 1
+    # One user alone first: the cost of a step without contention, for comparison.
+    solo_threads, solo_records, _ = await load(base, 1, config.solo_runs, "solo")
     thread_ids, records, wall_s = await load(base, config.threads, config.runs_per_thread, "bench")
-    return {"thread_ids": thread_ids, "records": records, "wall_s": wall_s, "per_run": per_run, "workers_seen": workers_seen}
+    return {
+        "thread_ids": thread_ids,
+        "records": records,
+        "solo_thread_ids": solo_threads,
+        "solo_records": solo_records,
+        "wall_s": wall_s,
+        "per_run": per_run,
+        "workers_seen": workers_seen,
+    }
 
 
 def write_results(report: dict[str, Any], path: Path = RESULTS) -> None:
@@ -358,7 +377,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    config = BenchConfig(args.workers, args.threads, args.runs_per_thread, args.timeout, args.database_url, args.postgres_server)
+    config = BenchConfig(
+        workers=args.workers,
+        threads=args.threads,
+        runs_per_thread=args.runs_per_thread,
+        timeout_s=args.timeout,
+        database_url=args.database_url,
+        postgres_server=args.postgres_server,
+    )
     report = run_bench(config)
     print(json.dumps(report, indent=2))
     write_results(report, args.out)

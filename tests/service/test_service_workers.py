@@ -11,7 +11,7 @@ from tests.service.conftest import running_service
 
 
 def test_two_workers_run_eight_threads_without_losing_a_checkpoint(bench, tmp_path):
-    report = bench.run_bench(bench.BenchConfig(workers=2, threads=8, runs_per_thread=2, timeout_s=300, log_dir=tmp_path))
+    report = bench.run_bench(bench.BenchConfig(workers=2, threads=8, runs_per_thread=2, solo_runs=2, timeout_s=300, log_dir=tmp_path))
 
     assert report["details"]["workers_seen_at_start"] == 2  # two processes answered
     assert report["details"]["failed_runs"] == {}

@@ -47,6 +47,8 @@ AGENT_METRICS: dict[str, tuple[str, ...]] = {
 }
 MODELS = ("adapter", "base")
 ROUTER_AGENTS = ("retrieval", "math", "writing")
+MAX_TOKENS = {"router": 128, "math": 64, "retrieval": 96, "writing": 192}
+"""Reply length cap per agent: well above every reference reply, so only run-on replies are cut."""
 
 
 class EvalError(AgentgraphError):
@@ -331,11 +333,11 @@ def load_test_rows(agent: str, settings: Settings, limit: int | None = None) -> 
     return rows[:limit] if limit else rows
 
 
-def make_invoke(model_name: str, settings: Settings) -> Invoke:
+def make_invoke(model_name: str, settings: Settings, max_tokens: int = 256) -> Invoke:
     """A greedy call of `model_name` on the server with the row's tools."""
     from agentgraph.serving.client import chat_model
 
-    model = chat_model(model_name, settings)
+    model = chat_model(model_name, settings, max_tokens=max_tokens)
 
     def invoke(messages: list[BaseMessage], tools: list[dict]) -> AIMessage:
         bound = model.bind_tools(tools) if tools else model  # type: ignore[attr-defined]
@@ -386,7 +388,7 @@ def evaluate_agent(
         "writing": eval_writing,
     }
     run = runners[agent]
-    factory = invoke_factory or (lambda name: make_invoke(name, settings))
+    factory = invoke_factory or (lambda name: make_invoke(name, settings, MAX_TOKENS[agent]))
     summary: dict[str, dict[str, float]] = {}
     details: dict[str, list[CaseResult]] = {}
     for side in models:

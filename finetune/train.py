@@ -29,6 +29,7 @@ PLUGIN = Path(__file__).resolve().parent / "swift_plugin.py"
 METRICS_FILE = "metrics.json"
 LOSS_PLOT = "loss.png"
 LOG_FILE = "swift.log"
+RUN_FILE = "run.json"
 
 
 class TrainingError(AgentgraphError):
@@ -260,7 +261,6 @@ def finetune(
     """Train `agent`'s adapter with `method` and write it (weights, metrics.json, loss.png) to `output`."""
     from agentgraph.serving.prepare import prepare_model
     from agentgraph.serving.profile import get_profile
-    from agentgraph.serving.registry import AdapterEntry, AdapterRegistry
 
     if agent not in AGENTS:
         raise TrainingError(f"unknown agent {agent!r}; use one of {', '.join(AGENTS)}")
@@ -284,43 +284,80 @@ def finetune(
     command = swift_command(config, method, profile, model, data, run_dir, init_adapter)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "command.json").write_text(json.dumps(command, indent=2) + "\n")
-    stage(f"training {agent} ({method})", total_steps(config, method, data.train_rows))
+    run_info = {
+        "agent": agent, "method": method, "base_model_hash": model.base_model_hash, "data_hash": data.data_hash,
+        "train_rows": data.train_rows, "val_rows": data.val_rows, "config": config.to_dict(),
+        "init_adapter": str(init_adapter) if init_adapter else None, "started_at": stamp,
+        "planned_steps": total_steps(config, method, data.train_rows),
+    }
+    (run_dir / RUN_FILE).write_text(json.dumps(run_info, indent=2) + "\n")
+    stage(f"training {agent} ({method})", run_info["planned_steps"])
     started = time.monotonic()
-    events = run_swift(command, run_dir, on_event)
+    run_swift(command, run_dir, on_event)
     wall = time.monotonic() - started
     stage("exporting the adapter", None)
-    export_adapter(latest_checkpoint(run_dir / "swift"), adapter_dir)
-    summary = summarise(events or read_log(run_dir / "swift" / "logging.jsonl"))
+    return complete_run(run_dir, settings, adapter_dir, register=register, wall_time_s=wall)
+
+
+def complete_run(
+    run_dir: Path, settings: Settings, adapter_dir: Path | None = None, register: bool = True, wall_time_s: float | None = None
+) -> TrainResult:
+    """Export a run's latest checkpoint (also of a run that was stopped), write metrics.json and loss.png, register it."""
+    from agentgraph.serving.registry import AdapterEntry, AdapterRegistry
+
+    run_dir = Path(run_dir)
+    info_file = run_dir / RUN_FILE
+    if not info_file.is_file():
+        raise TrainingError(f"{run_dir} is not a training run (no {RUN_FILE})")
+    info = json.loads(info_file.read_text())
+    agent = info["agent"]
+    adapter_dir = Path(adapter_dir) if adapter_dir is not None else Path(settings.registry_path).parent / agent
+    checkpoint = latest_checkpoint(run_dir / "swift")
+    export_adapter(checkpoint, adapter_dir)
+    summary = summarise(read_log(run_dir / "swift" / "logging.jsonl"))
+    steps = int(checkpoint.name.rsplit("-", 1)[1])
+    config = info["config"]
+    stage_config = config["sft"] if info["method"] == "sft" else config["rlhf"]
+    rows_seen = steps * stage_config["batch_size"] * stage_config.get("grad_accum", 1)
+    runtime = summary.get("train_runtime_s") or wall_time_s or _last_elapsed(run_dir)
     metrics: dict[str, Any] = {
         "agent": agent,
-        "method": method,
-        "base_model_hash": model.base_model_hash,
-        "data_hash": data.data_hash,
-        "train_rows": data.train_rows,
-        "val_rows": data.val_rows,
-        "seed": config.data.seed,
-        "wall_time_s": round(wall, 1),
-        "seconds_per_row": round(wall / max(1, data.train_rows * _epochs_done(config, method, data.train_rows, summary)), 3),
-        **{k: v for k, v in summary.items()},
-        "config": config.to_dict(),
-        "init_adapter": str(init_adapter) if init_adapter else None,
-        "finished_at": stamp,
+        "method": info["method"],
+        "base_model_hash": info["base_model_hash"],
+        "data_hash": info["data_hash"],
+        "train_rows": info["train_rows"],
+        "val_rows": info["val_rows"],
+        "seed": config["data"]["seed"],
+        "steps": steps,
+        "planned_steps": info["planned_steps"],
+        "rows_seen": rows_seen,
+        "train_runtime_s": round(runtime, 1) if runtime else None,
+        "wall_time_s": round(wall_time_s, 1) if wall_time_s else None,
+        "seconds_per_row": round(runtime / rows_seen, 2) if runtime and rows_seen else None,
+        "final_train_loss": summary["final_train_loss"],
+        "final_val_loss": summary["final_val_loss"],
+        "best_val_loss": summary["best_val_loss"],
+        "mean_train_loss": summary["mean_train_loss"],
+        "train_loss_curve": summary["train_loss_curve"],
+        "val_loss_curve": summary["val_loss_curve"],
+        "config": config,
+        "init_adapter": info["init_adapter"],
+        "checkpoint": checkpoint.name,
+        "started_at": info["started_at"],
     }
     (adapter_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
-    plot_loss(summary["train_loss_curve"], summary["val_loss_curve"], adapter_dir / LOSS_PLOT, f"{agent} adapter ({method})")
+    plot_loss(summary["train_loss_curve"], summary["val_loss_curve"], adapter_dir / LOSS_PLOT, f"{agent} adapter ({info['method']})")
     registered = False
     if register:
-        rank = config.sft.lora_rank
         scalar = {k: float(metrics[k]) for k in ("final_train_loss", "final_val_loss") if metrics.get(k) is not None}
-        registry = AdapterRegistry.load(settings.registry_path)
-        registry.register(
+        AdapterRegistry.load(settings.registry_path).register(
             AdapterEntry(
                 name=agent,
                 path=adapter_dir.resolve(),
-                rank=rank,
-                base_model_hash=model.base_model_hash,
+                rank=int(config["sft"]["lora_rank"]),
+                base_model_hash=info["base_model_hash"],
                 version=next_version(settings.registry_path, agent),
-                data_hash=data.data_hash,
+                data_hash=info["data_hash"],
                 metrics=scalar,
             )
         )
@@ -328,10 +365,9 @@ def finetune(
     return TrainResult(adapter_dir=adapter_dir, run_dir=run_dir, metrics=metrics, registered=registered)
 
 
-def _epochs_done(config: TrainConfig, method: str, rows: int, summary: dict[str, Any]) -> float:
-    stage = config.sft if method == "sft" else config.rlhf
-    steps = summary.get("steps") or total_steps(config, method, rows)
-    return steps * stage.batch_size * getattr(stage, "grad_accum", 1) / max(1, rows)
+def _last_elapsed(run_dir: Path) -> float | None:
+    elapsed = [e.elapsed_s for e in read_log(run_dir / "swift" / "logging.jsonl") if e.elapsed_s is not None]
+    return float(elapsed[-1]) if elapsed else None
 
 
 def _sft_adapter(agent: str, settings: Settings) -> Path:

@@ -17,6 +17,9 @@ def finetune_command(
     preferences: Path | None = typer.Option(
         None, "--preferences", help="dpo/kto: a preference file (from `agentgraph traces export`); default: generated from the SFT data."
     ),
+    from_run: Path | None = typer.Option(
+        None, "--from-run", help="Do not train: export and register the latest checkpoint of this earlier run (e.g. one that was stopped)."
+    ),
 ) -> None:
     """Build the dataset if missing, train with `swift sft` / `swift rlhf` (config: finetune/configs/AGENT.toml),
     then write the float16 adapter, metrics.json and loss.png and register it."""
@@ -24,10 +27,14 @@ def finetune_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from agentgraph.finetune.progress import LogEvent
-    from agentgraph.finetune.train import finetune
+    from agentgraph.finetune.train import complete_run, finetune
     from agentgraph.settings import get_settings
 
     err = Console(stderr=True, highlight=False)
+    if from_run is not None:
+        done = complete_run(from_run, get_settings(), output, register=register)
+        err.print(f"[green]adapter[/] {done.adapter_dir} from {done.metrics['checkpoint']} of {from_run}" + ("  (registered)" if done.registered else ""))
+        return
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -79,7 +86,7 @@ def finetune_command(
     metrics = result.metrics
     err.print(
         f"[green]adapter[/] {result.adapter_dir}  train loss {metrics.get('final_train_loss')}  "
-        f"val loss {metrics.get('final_val_loss')}  {metrics['train_rows']} rows  {metrics['wall_time_s']} s"
+        f"val loss {metrics.get('final_val_loss')}  {metrics['train_rows']} rows  {metrics['train_runtime_s']} s"
         + ("  (registered)" if result.registered else "")
     )
 

@@ -146,3 +146,19 @@ def test_a_broken_delta_chain_is_reported(db_url: str) -> None:
             conn.execute(sa.delete(blobs).where(blobs.c.thread_id == "t", blobs.c.version == base.version))
         with pytest.raises(StorageError, match="missing from the database"):
             saver.get_tuple(second)
+
+
+def test_saving_the_same_checkpoint_again_is_harmless(db_url: str) -> None:
+    with SQLAlchemySaver.from_conn_string(db_url) as saver:
+        first = _put_list(saver, "t", ["a"])
+        version = saver.get_next_version(1, None)
+        checkpoint = empty_checkpoint()
+        checkpoint["channel_values"] = {"items": ["a", "b"]}
+        checkpoint["channel_versions"] = {"items": version}
+        cfg = config("t", checkpoint_id=first["configurable"]["checkpoint_id"])
+        for _ in range(2):  # e.g. a retried call
+            saver.put(cfg, checkpoint, {"source": "loop", "step": 1}, {"items": version})
+        assert [r.base_version for r in _rows(saver, "items", thread="t")] == [None, _rows(saver, "items", thread="t")[0].version]
+        assert len(list(saver.list(config("t")))) == 2
+    with SQLAlchemySaver.from_conn_string(db_url) as fresh:
+        assert fresh.get_tuple(config("t")).checkpoint["channel_values"] == {"items": ["a", "b"]}

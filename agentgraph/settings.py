@@ -114,7 +114,6 @@ class FinetuneSettings(BaseModel):
     runs_dir: Path = Field(default=PROJECT_ROOT / "finetune" / "runs", description="Training runs (checkpoints, logs).")
     configs_dir: Path = Field(default=PROJECT_ROOT / "finetune" / "configs", description="One TOML training config per agent.")
     eval_concurrency: int = Field(default=8, ge=1, description="Requests the evaluation sends to the server at once.")
-    eval_top_k: int = Field(default=3, ge=1, description="Passages the retrieval evaluation's search returns.")
 
 
 class ServiceSettings(BaseModel):

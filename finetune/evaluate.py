@@ -15,7 +15,8 @@ chat template as the running agents. Metrics (fractions of test rows):
   `solve`, every `name: value` of the reference must appear in the reply. A reply without a call scores
   on its text alone.
 - retrieval `search_hit`: the reply calls `search`, and that query, run over the test corpus (ingested
-  into a temporary in-memory collection), returns the source that holds the fact within the top k.
+  into a temporary in-memory collection), returns the source that holds the fact within the top k
+  (`retrieval.top_k`, what the running agent gets).
 - retrieval `citation_correct`: the real passages of that search are fed back, and the final reply cites
   (`[source: ...]`) the source that holds the fact, and no other.
 - writing `format_ok`: `check_format` with the form, word limit and sentence count that
@@ -380,7 +381,7 @@ def evaluate_agent(
     rows = load_test_rows(agent, settings, limit)
     search = None
     if agent == "retrieval":
-        search = _CorpusSearch(Path(settings.finetune.data_dir) / "retrieval" / "corpus" / "test", settings.finetune.eval_top_k)
+        search = _CorpusSearch(Path(settings.finetune.data_dir) / "retrieval" / "corpus" / "test", settings.retrieval.top_k)
     runners: dict[str, Callable[[dict, Invoke], CaseResult]] = {
         "router": eval_router,
         "math": eval_math,
@@ -409,15 +410,16 @@ def evaluate_agent(
 
 
 def markdown_table(results: dict[str, dict[str, dict[str, float]]], rows: dict[str, int] | None = None) -> str:
-    """A markdown table: one line per agent and metric, adapter beside base."""
-    lines = ["| agent | metric | adapter | base | test rows |", "| --- | --- | ---: | ---: | ---: |"]
+    """A markdown table: one line per agent and metric, adapter beside base (and the test rows, if given)."""
+    head = "| agent | metric | adapter | base |" + (" test rows |" if rows else "")
+    lines = [head, "| --- | --- | ---: | ---: |" + (" ---: |" if rows else "")]
     for agent, sides in results.items():
         for metric in AGENT_METRICS.get(agent, tuple(sides.get("adapter", {}))):
             adapter = sides.get("adapter", {}).get(metric)
             base = sides.get("base", {}).get(metric)
             cells = [f"{v:.1%}" if v is not None else "-" for v in (adapter, base)]
-            count = str(rows.get(agent, "")) if rows else ""
-            lines.append(f"| {agent} | {metric} | {cells[0]} | {cells[1]} | {count} |")
+            line = f"| {agent} | {metric} | {cells[0]} | {cells[1]} |"
+            lines.append(line + (f" {rows.get(agent, '')} |" if rows else ""))
     return "\n".join(lines) + "\n"
 
 

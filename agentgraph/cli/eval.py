@@ -12,16 +12,18 @@ def eval_command(
     agent: str | None = typer.Argument(None, help="router, math, retrieval or writing (default: all four)."),
     as_json: bool = typer.Option(False, "--json", help="Print only the results as JSON."),
     limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N test rows of each agent."),
-    out: Path | None = typer.Option(
-        None, "--out", help="Folder for eval.json, eval.md, eval.png and per-row details (default: adapters/, or adapters/AGENT/)."
+    out: Path | None = typer.Option(None, "--out", help="Folder for eval.json, eval.md and eval.png (default: adapters/, or adapters/AGENT/)."),
+    collect: bool = typer.Option(
+        False, "--collect", help="Do not run: combine the saved per-agent results (adapters/AGENT/eval.json) into one table and chart."
     ),
 ) -> None:
-    """Run the test split through the running server (started if needed), greedy, base vs adapter."""
+    """Run the test split through the running server (started if needed), greedy, base vs adapter.
+
+    Per-row replies and scores go to finetune/runs/eval/AGENT_details.jsonl."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agentgraph.finetune.evaluate import AGENT_METRICS, evaluate_agent, markdown_table, write_details
-    from agentgraph.finetune.plots import plot_eval
+    from agentgraph.finetune.evaluate import AGENT_METRICS, evaluate_agent, write_details
     from agentgraph.serving.runtime import ensure_server
     from agentgraph.settings import get_settings
 
@@ -31,10 +33,18 @@ def eval_command(
     if unknown:
         raise typer.BadParameter(f"unknown agent {unknown[0]!r}; use one of {', '.join(AGENT_METRICS)}")
     err = Console(stderr=True, highlight=False)
-    ensure_server(settings, show_progress=not as_json)
     results: dict[str, dict[str, dict[str, float]]] = {}
     counts: dict[str, int] = {}
     target = out or (Path(settings.registry_path).parent / agent if agent else Path(settings.registry_path).parent)
+    if collect:
+        for name in agents:
+            saved = Path(settings.registry_path).parent / name / "eval.json"
+            if not saved.is_file():
+                raise typer.BadParameter(f"no saved results for {name} ({saved}); run `agentgraph eval {name}` first")
+            results[name] = json.loads(saved.read_text())[name]
+        _write(results, counts, target, as_json, err)
+        return
+    ensure_server(settings, show_progress=not as_json)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
         tasks: dict[str, int] = {}
 
@@ -47,7 +57,16 @@ def eval_command(
             summary, details = evaluate_agent(name, settings, limit=limit, on_progress=on_progress)
             results[name] = summary
             counts[name] = len(details["adapter"])
-            write_details(target / f"eval_details_{name}.jsonl" if not agent else target / "eval_details.jsonl", details)
+            write_details(Path(settings.finetune.runs_dir) / "eval" / f"{name}_details.jsonl", details)
+    _write(results, counts, target, as_json, err)
+
+
+def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err) -> None:  # noqa: ANN001
+    from rich.console import Console
+
+    from agentgraph.finetune.evaluate import markdown_table
+    from agentgraph.finetune.plots import plot_eval
+
     target.mkdir(parents=True, exist_ok=True)
     (target / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown_table(results, counts)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -104,9 +106,23 @@ def test_custom_agent(kernel_env):
     assert "agents:" in output(notebook, "graph-units")
 
 
+def loads_adapters_at_run_time(url: str) -> bool:
+    """Whether the server has vLLM's runtime adapter endpoint (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)."""
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/load_lora_adapter", data=b"{}", method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code != 404
+
+
 def test_finetune(kernel_env, vllm_server):
-    probe = NOTEBOOKS / "03_finetune.ipynb"
-    assert probe.is_file()
+    assert loads_adapters_at_run_time(vllm_server.url), (
+        "the session's vLLM server cannot load adapters at run time: start the test session with "
+        "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True in its environment (the server inherits it)"
+    )
     notebook = execute("03_finetune.ipynb", kernel_env)
 
     assert "n_train=24" in output(notebook, "config")

@@ -1,0 +1,92 @@
+"""Preference rows generated from SFT rows, and the ms-swift command lines of each method."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from agentgraph.finetune.config import TrainConfig
+from agentgraph.finetune.preferences import corrupt, model_turns, preference_rows
+from agentgraph.finetune.train import PLUGIN, DataFiles, swift_command, total_steps
+from agentgraph.serving.prepare import PreparedModel
+from agentgraph.serving.profile import GEMMA3_270M_CPU
+
+MATH_ROW = {
+    "tools": "[]",
+    "messages": [
+        {"role": "system", "content": "You are the math agent."},
+        {"role": "user", "content": "What is 12 times 34?"},
+        {"role": "tool_call", "content": json.dumps({"name": "calculator", "arguments": {"expression": "12*34"}})},
+        {"role": "tool_response", "content": "408"},
+        {"role": "assistant", "content": "The answer is 408."},
+    ],
+}
+ROUTER_ROW = {
+    "messages": [
+        {"role": "system", "content": "You are the router."},
+        {"role": "user", "content": "What is 2+2? Then email Sam."},
+        {"role": "tool_call", "content": json.dumps({"name": "transfer_to_math", "arguments": {"task": "2+2"}})},
+        {"role": "tool_call", "content": json.dumps({"name": "transfer_to_writing", "arguments": {"task": "Email Sam"}})},
+    ],
+}
+
+
+def test_model_turns_group_consecutive_calls() -> None:
+    assert model_turns(MATH_ROW) == [(2, 3), (4, 5)]
+    assert model_turns(ROUTER_ROW) == [(2, 4)]
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        ('[calculator(expression="12*34")]', lambda out: out.startswith("[calculator(") and out != '[calculator(expression="12*34")]'),
+        ("The answer is 408.", lambda out: out != "The answer is 408." and out.startswith("The answer is")),
+        ('[transfer_to_math(task="2+2")]', lambda out: "transfer_to_math(" not in out and "transfer_to_" in out),
+        ("Paris is big. [source: paris.md]", lambda out: "[source: paris.md]" not in out and "[source: " in out),
+        ("Note: the meeting moved.", lambda out: not out.startswith("Note:")),
+    ],
+)
+def test_corrupt_makes_a_plausible_mistake(text: str, check) -> None:  # noqa: ANN001
+    for seed in range(5):
+        assert check(corrupt(text, random.Random(seed), ["paris.md", "rome.md"]))
+
+
+def test_dpo_rows_pair_the_reference_with_a_mistake() -> None:
+    rows = preference_rows([MATH_ROW, MATH_ROW, ROUTER_ROW], "dpo", 3)
+    assert len(rows) == 3
+    first, second, third = rows
+    assert first["messages"][-1] == {"role": "assistant", "content": '[calculator(expression="12*34")]'}
+    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
+    assert second["messages"][-1] == {"role": "assistant", "content": "The answer is 408."}  # odd rows: the last turn
+    assert [m["role"] for m in second["messages"]][-3:] == ["tool_call", "tool_response", "assistant"]
+    assert third["messages"][-1]["content"] == '[transfer_to_math(task="2+2"), transfer_to_writing(task="Email Sam")]'
+    assert all(row["rejected_response"] != row["messages"][-1]["content"] for row in rows)
+    assert first["tools"] == "[]" and "tools" not in third
+
+
+def test_kto_rows_label_both_sides() -> None:
+    rows = preference_rows([MATH_ROW], "kto", 1)
+    assert [row["label"] for row in rows] == [True, False]
+    assert rows[0]["messages"][:-1] == rows[1]["messages"][:-1]
+    assert rows[0]["messages"][-1] != rows[1]["messages"][-1]
+
+
+def test_swift_commands(tmp_path: Path) -> None:
+    data = DataFiles(tmp_path / "train.jsonl", tmp_path / "val.jsonl", "h", 16, 4)
+    model = PreparedModel(tmp_path / "model", "hash")
+    config = TrainConfig("math").with_overrides(max_steps=3)
+    sft = swift_command(config, "sft", GEMMA3_270M_CPU, model, data, tmp_path / "run")
+    assert sft[1:3] == ["-m", "swift.cli.sft"]
+    flags = dict(zip(sft[3::2], sft[4::2], strict=False))
+    assert flags["--tuner_type"] == "lora" and flags["--lora_rank"] == "8" and flags["--target_modules"] == "all-linear"
+    assert flags["--model_type"] == "gemma3_text" and flags["--template"] == "agentgraph_gemma3"
+    assert flags["--agent_template"] == "agentgraph_pythonic" and flags["--custom_register_path"] == str(PLUGIN)
+    assert flags["--torch_dtype"] == "float32" and flags["--max_steps"] == "3" and flags["--val_dataset"] == str(data.val)
+    assert flags["--save_only_model"] == "true" and flags["--seed"] == "0"
+    dpo = swift_command(config, "dpo", GEMMA3_270M_CPU, model, data, tmp_path / "run", init_adapter=tmp_path / "sft")
+    assert dpo[1:5] == ["-m", "swift.cli.rlhf", "--rlhf_type", "dpo"]
+    assert dpo[dpo.index("--adapters") + 1] == str(tmp_path / "sft")
+    assert total_steps(TrainConfig("math"), "sft", 10) == 6  # ceil(10 / 4) per epoch, two epochs

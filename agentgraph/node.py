@@ -63,6 +63,8 @@ Citer = Callable[[str], list[str]]
 
 MALFORMED_KEY = "malformed"
 """`ToolMessage.additional_kwargs` flag of a reply to a call the model got wrong (unreadable, unknown, invalid)."""
+NOTE_KEY = "note"
+"""`ToolMessage.additional_kwargs` flag: whether a refused or limited call is stated in the answer (default yes)."""
 
 
 class AgentOutput(TypedDict):
@@ -213,9 +215,12 @@ class _AgentSteps:
         untrusted = [*_tool_results(state["messages"]), *(state.get("facts") or [])]
         runnable: list[dict] = []
         reasons: dict[str, str] = {}
+        stop = self._limit_reached(state)
         for call in last.tool_calls:
-            if self._over_limit(state):
-                replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached"), "limit")
+            if stop:
+                replies[call["id"]] = _quiet(with_outcome(error_reply(call, f"{call['name']} was not run: {stop}"), "limit"))
+            elif self._over_limit(state):
+                replies[call["id"]] = _quiet(with_outcome(error_reply(call, f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached"), "limit"))
             elif problem := refusal(self.spec, call):
                 replies[call["id"]] = _malformed(error_reply(call, problem), allow_listed=self.spec.tool(call["name"]) is not None)
             elif concern := untrusted_arguments(self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy):  # type: ignore[arg-type]
@@ -253,9 +258,11 @@ class _AgentSteps:
                 replies[call["id"]].additional_kwargs["edited_args"] = call["args"]
         update: dict[str, Any] = {
             "messages": [as_data(replies[call["id"]]) for call in ordered],
-            "used": limits.add(state.get("used"), steps=1, seconds=time.monotonic() - clock),
+            "used": limits.add(state.get("used"), steps=0 if stop else 1, seconds=time.monotonic() - clock),
         }
         update.update(self._after_malformed(state, [replies[call["id"]] for call in ordered]))
+        if stop:
+            update["stop"] = stop
         return update
 
     def _after_malformed(self, state: AgentState, replies: Sequence[ToolMessage]) -> dict[str, Any]:
@@ -316,8 +323,14 @@ def _thread_id() -> str | None:
 def _malformed(reply: ToolMessage, *, allow_listed: bool = True) -> ToolMessage:
     """An error reply to a call the model got wrong; a tool that is not on the allow-list is also a refusal to note."""
     reply.additional_kwargs[MALFORMED_KEY] = True
-    reply.additional_kwargs["note"] = not allow_listed
+    reply.additional_kwargs[NOTE_KEY] = not allow_listed
     return with_outcome(reply, "refused")
+
+
+def _quiet(reply: ToolMessage) -> ToolMessage:
+    """A reply whose reason the agent's result states already (not repeated as a note)."""
+    reply.additional_kwargs[NOTE_KEY] = False
+    return reply
 
 
 def _tool_results(messages: Sequence[AnyMessage]) -> list[str]:
@@ -331,7 +344,7 @@ def _notes(messages: Sequence[AnyMessage]) -> list[str]:
         if not isinstance(message, ToolMessage):
             continue
         kwargs = message.additional_kwargs
-        if outcome_of(message) in ("refused", "limit") and (not kwargs.get(MALFORMED_KEY) or kwargs.get("note")):
+        if outcome_of(message) in ("refused", "limit") and kwargs.get(NOTE_KEY, True):
             notes.append(message.text)
         if kwargs.get("flagged"):
             found = ", ".join(repr(f) for f in kwargs["flagged"][:3])

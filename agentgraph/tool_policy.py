@@ -50,7 +50,7 @@ def invalid_arguments(tool: BaseTool, args: Any) -> str | None:
     """What is wrong with `args` for `tool`'s schema, or None when they validate."""
     if not isinstance(args, dict):
         return f"arguments must be an object, got {type(args).__name__}"
-    schema = tool.args_schema
+    schema = tool.tool_call_schema  # the arguments the model gives: without those the framework injects
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
             schema.model_validate(args)

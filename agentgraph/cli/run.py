@@ -38,12 +38,16 @@ def run(
 
     from langchain_core.messages import HumanMessage
 
+    from agentgraph.settings import get_settings
+    from agentgraph.supervisor import question_problem
     from agentgraph.threads import ThreadError, current_state, thread_status
 
     if question is None and thread is None:
         raise AgentgraphError("give a question, or --thread ID to resume an unfinished thread")
     if question is not None and not question.strip():
         raise AgentgraphError("the question is empty")
+    if question is not None and (problem := question_problem([HumanMessage(question)], get_settings().policy.max_question_chars)):
+        raise AgentgraphError(problem)
     thread_id = thread or str(uuid.uuid4())
     with open_graph(graph) as compiled:
         if question is not None:

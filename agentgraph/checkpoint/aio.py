@@ -11,19 +11,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agentgraph.checkpoint.base import (
     DEFAULT_SNAPSHOT_EVERY,
     BaseSQLAlchemySaver,
-    Committed,
-    Op,
     Plan,
     PruneResult,
     Retention,
+    RunOptions,
 )
-from agentgraph.db.engine import WRITE_OPTION, aretry_busy, describe_error, make_async_engine, unreachable
-from agentgraph.db.migrate import check_connection, revisions_of, schema_problem, upgrade_connection
+from agentgraph.db.engine import aretry_busy, describe_error, make_async_engine, unreachable
+from agentgraph.db.migrate import revisions_of, schema_problem, upgrade_connection
 from agentgraph.errors import StorageError
 
 T = TypeVar("T")
@@ -101,18 +100,15 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
 
     # --- running plans ---
 
-    async def _arun(
-        self,
-        plan: Callable[[], Plan[Any]],
-        *,
-        action: str,
-        write: bool = False,
-        snapshot: bool = False,
-        statementwise: bool = False,
-    ) -> Any:
-        """Async `SQLAlchemySaver._run`."""
+    async def _arun(self, plan: Callable[[], Plan[Any]], **options: Any) -> Any:
+        """Run a plan in one transaction on a pooled connection (see `RunOptions`).
+
+        The plan's statements run in one greenlet (`run_sync`): the driver's I/O is awaited on
+        the event loop, with one switch per call instead of one per statement.
+        """
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
+        run = RunOptions(**options)
 
         async def attempt() -> Any:
             conn = self.engine.connect()
@@ -121,30 +117,14 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
             except DBAPIError as exc:
                 raise unreachable(exc, self.engine.url) from exc
             try:
-                if not self._schema_checked:
-                    await conn.run_sync(check_connection)
-                    await conn.commit()
-                    self._schema_checked = True
-                if self._sqlite:
-                    if write:
-                        await conn.execution_options(**{WRITE_OPTION: True})
-                elif snapshot:
-                    await conn.execution_options(isolation_level="REPEATABLE READ")
-                elif not write or statementwise:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                async with conn.begin():
-                    return await _adrive(conn, plan())
+                return await conn.run_sync(self._transaction, plan, run)
             finally:
                 await conn.close()
 
         try:
-            result = await aretry_busy(attempt)
+            return self._finish(await aretry_busy(attempt))
         except DBAPIError as exc:
-            raise describe_error(exc, self.engine.url, action) from exc
-        if isinstance(result, Committed):
-            result.on_commit()
-            return result.value
-        return result
+            raise describe_error(exc, self.engine.url, run.action) from exc
 
     def _sync(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         try:
@@ -291,13 +271,3 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         self._sync(lambda: self.aprune(thread_ids, strategy=strategy))
-
-
-async def _adrive(conn: AsyncConnection, plan: Plan[T]) -> T:
-    try:
-        op = next(plan)
-        while True:
-            result = await conn.execute(op.stmt, op.params)
-            op = plan.send(result.fetchall() if op.fetch else result.rowcount)
-    except StopIteration as stop:
-        return stop.value

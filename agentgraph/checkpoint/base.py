@@ -29,11 +29,14 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from sqlalchemy import Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
 from agentgraph.checkpoint.appendlog import AppendLog, Key, StoredList, extends
 from agentgraph.checkpoint.queries import Queries, chunks
 from agentgraph.checkpoint.serde import StateSerializer, describe_unserializable
+from agentgraph.db.engine import WRITE_OPTION
+from agentgraph.db.migrate import check_connection
 from agentgraph.errors import StorageError
 
 T = TypeVar("T")
@@ -137,14 +140,30 @@ def _put_params(
     return params
 
 
-def drive(execute: Callable[[Op], Any], plan: Plan[T]) -> T:
-    """Run a plan with a function that executes one `Op` and returns what the plan gets back."""
+def drive(conn: Connection, plan: Plan[T]) -> T:
+    """Run a plan's statements on `conn`, sending each one's rows (or row count) back to it."""
     try:
         op = next(plan)
         while True:
-            op = plan.send(execute(op))
+            result = conn.execute(op.stmt, op.params)
+            op = plan.send(result.fetchall() if op.fetch else result.rowcount)
     except StopIteration as stop:
         return stop.value
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How a plan's transaction is run.
+
+    `write`: it writes (SQLite: `BEGIN IMMEDIATE`). `snapshot`: it must see one snapshot
+    (PostgreSQL: REPEATABLE READ). `statementwise`: each of its statements is atomic on its own
+    (PostgreSQL: autocommit, no BEGIN/COMMIT round trips). Reads run in autocommit on PostgreSQL.
+    """
+
+    action: str
+    write: bool = False
+    snapshot: bool = False
+    statementwise: bool = False
 
 
 class _CheckpointRow(NamedTuple):
@@ -263,6 +282,32 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         self._sqlite = engine.dialect.name == "sqlite"
         self._lists = AppendLog(remembered_lists)
         self._schema_checked = False
+
+    # --- running plans ---
+
+    def _transaction(self, conn: Connection, plan: Callable[[], Plan[Any]], options: RunOptions) -> Any:
+        """Run a plan in one transaction on `conn` (a sync connection, or the one behind an
+        `AsyncConnection` in `run_sync`)."""
+        if not self._schema_checked:
+            check_connection(conn)
+            conn.commit()
+            self._schema_checked = True
+        if self._sqlite:
+            if options.write:
+                conn.execution_options(**{WRITE_OPTION: True})
+        elif options.snapshot:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        elif not options.write or options.statementwise:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        with conn.begin():
+            return drive(conn, plan())
+
+    @staticmethod
+    def _finish(result: Any) -> Any:
+        if isinstance(result, Committed):
+            result.on_commit()
+            return result.value
+        return result
 
     # --- versions ---
 

@@ -5,29 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from agentgraph.checkpoint.base import (
     DEFAULT_SNAPSHOT_EVERY,
     BaseSQLAlchemySaver,
-    Committed,
-    Op,
     Plan,
     PruneResult,
     Retention,
-    drive,
+    RunOptions,
 )
-from agentgraph.db.engine import WRITE_OPTION, describe_error, make_engine, retry_busy, unreachable
-from agentgraph.db.migrate import check_connection, revisions_of, schema_problem, upgrade_connection
+from agentgraph.db.engine import describe_error, make_engine, retry_busy, unreachable
+from agentgraph.db.migrate import revisions_of, schema_problem, upgrade_connection
 from agentgraph.errors import StorageError
 
-T = TypeVar("T")
 
 
 class SQLAlchemySaver(BaseSQLAlchemySaver):
@@ -97,45 +94,22 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
 
     # --- running plans ---
 
-    def _run(
-        self,
-        plan: Callable[[], Plan[Any]],
-        *,
-        action: str,
-        write: bool = False,
-        snapshot: bool = False,
-        statementwise: bool = False,
-    ) -> Any:
-        """Run a plan in one transaction (a write transaction on SQLite; on PostgreSQL a snapshot
-        for prunes, none for reads and for plans whose statements are each atomic)."""
+    def _run(self, plan: Callable[[], Plan[Any]], **options: Any) -> Any:
+        """Run a plan in one transaction on a pooled connection (see `RunOptions`)."""
+        run = RunOptions(**options)
+
         def attempt() -> Any:
             try:
                 conn = self.engine.connect()
             except DBAPIError as exc:
                 raise unreachable(exc, self.engine.url) from exc
             with conn:
-                if not self._schema_checked:
-                    check_connection(conn)
-                    conn.commit()
-                    self._schema_checked = True
-                if self._sqlite:
-                    if write:
-                        conn.execution_options(**{WRITE_OPTION: True})
-                elif snapshot:
-                    conn.execution_options(isolation_level="REPEATABLE READ")
-                elif not write or statementwise:
-                    conn.execution_options(isolation_level="AUTOCOMMIT")
-                with conn.begin():
-                    return drive(lambda op: _execute(conn, op), plan())
+                return self._transaction(conn, plan, run)
 
         try:
-            result = retry_busy(attempt)
+            return self._finish(retry_busy(attempt))
         except DBAPIError as exc:
-            raise describe_error(exc, self.engine.url, action) from exc
-        if isinstance(result, Committed):
-            result.on_commit()
-            return result.value
-        return result
+            raise describe_error(exc, self.engine.url, run.action) from exc
 
     # --- BaseCheckpointSaver ---
 
@@ -262,8 +236,3 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         await asyncio.to_thread(self.prune, thread_ids, strategy=strategy)
-
-
-def _execute(conn: Connection, op: Op) -> Any:
-    result = conn.execute(op.stmt, op.params)
-    return result.fetchall() if op.fetch else result.rowcount

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -430,8 +429,3 @@ def write_details(path: Path, details: dict[str, list[CaseResult]]) -> None:
         for side, results in details.items():
             for index, result in enumerate(results):
                 handle.write(json.dumps({"model": side, "row": index, "scores": result.scores, **result.detail}, default=str) + "\n")
-
-
-def scratch_dir() -> Path:
-    """A temporary folder for an evaluation's side files."""
-    return Path(tempfile.mkdtemp(prefix="agentgraph-eval-"))

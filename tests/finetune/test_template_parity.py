@@ -321,3 +321,13 @@ def test_hand_written_swift_row_matches_the_converted_one() -> None:
             {"role": "assistant", "content": "Done."},
         ],
     }
+
+
+def test_a_later_system_message_keeps_its_own_turn(vllm_side: VllmSide, tokenizer: Any) -> None:
+    messages = [SystemMessage("Be brief."), HumanMessage("Hi"), AIMessage("Hello."), SystemMessage("Now be formal."), HumanMessage("Bye")]
+    text = tokenizer.decode(vllm_side.ids(messages, None, add_generation_prompt=True))
+    assert text == (
+        "<bos><start_of_turn>system\nBe brief.<end_of_turn>\n<start_of_turn>user\nHi<end_of_turn>\n"
+        "<start_of_turn>model\nHello.<end_of_turn>\n<start_of_turn>system\nNow be formal.<end_of_turn>\n"
+        "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n"
+    )

@@ -62,8 +62,11 @@ def build_graph(
     builder.add_node(SUPERVISOR, supervisor.plan)
     builder.add_node(JOIN, supervisor.join)
     builder.add_node(FINISH, supervisor.finish)
+    graph_tools = {tool.name for agent in agents for tool in agent.tools}
     for agent in agents:
-        node = agent_node(agent, model_factory=model_factory, settings=settings, request=run_last.get(agent.name), cite=cite)
+        node = agent_node(
+            agent, model_factory=model_factory, settings=settings, request=run_last.get(agent.name), cite=cite, graph_tools=graph_tools
+        )
         builder.add_node(agent.name, node)
         builder.add_edge(agent.name, JOIN)
     targets = [agent.name for agent in agents] + [FINISH]

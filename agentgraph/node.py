@@ -12,7 +12,7 @@ to the agent that made it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, NotRequired, TypedDict
 
@@ -100,9 +100,15 @@ def agent_node(
     settings: Settings,
     request: RequestBuilder | None = None,
     cite: Citer | None = None,
+    graph_tools: Collection[str] = (),
 ) -> CompiledStateGraph:
-    """The compiled subgraph running `spec` on one subtask (input `AgentInput`, output `AgentOutput`)."""
-    steps = _AgentSteps(spec, model_factory, settings, request, cite)
+    """The compiled subgraph running `spec` on one subtask (input `AgentInput`, output `AgentOutput`).
+
+    `graph_tools` names every tool of the graph: a call to one of them that is not on this agent's
+    allow-list is a refusal stated in the answer; a call to a tool that exists nowhere is a slip of the
+    model, corrected like other malformed calls.
+    """
+    steps = _AgentSteps(spec, model_factory, settings, request, cite, graph_tools)
     builder = StateGraph(AgentState, input_schema=AgentInput, output_schema=AgentOutput)
     builder.add_node("model", steps.model)
     builder.add_node("tools", steps.tools)
@@ -124,8 +130,10 @@ class _AgentSteps:
         settings: Settings,
         request: RequestBuilder | None,
         cite: Citer | None,
+        graph_tools: Collection[str] = (),
     ) -> None:
         self.spec = spec
+        self.graph_tools = set(graph_tools)
         self.model_factory = model_factory
         self.policy = settings.policy
         self.max_rounds = spec.limits.max_tool_rounds if spec.limits.max_tool_rounds is not None else settings.graph.max_tool_rounds
@@ -222,7 +230,7 @@ class _AgentSteps:
             elif self._over_limit(state):
                 replies[call["id"]] = _quiet(with_outcome(error_reply(call, f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached"), "limit"))
             elif problem := refusal(self.spec, call):
-                replies[call["id"]] = _malformed(error_reply(call, problem), allow_listed=self.spec.tool(call["name"]) is not None)
+                replies[call["id"]] = _malformed(error_reply(call, problem), forbidden=self._forbidden(call["name"]))
             elif concern := untrusted_arguments(self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy):  # type: ignore[arg-type]
                 if concern.action == "refuse":
                     replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {concern.reason}"), "refused")
@@ -275,6 +283,10 @@ class _AgentSteps:
             return {"repairs": repairs}
         return {"repairs": repairs, "stop": f"the model's tool calls were still malformed after {repairs - 1} correction(s): {wrong[-1].text}"}
 
+    def _forbidden(self, name: str) -> bool:
+        """Whether `name` is a tool of the graph that this agent may not use."""
+        return self.spec.tool(name) is None and name in self.graph_tools
+
     # -- result ----------------------------------------------------------------------------------
 
     def finish(self, state: AgentState) -> dict[str, Any]:
@@ -320,10 +332,11 @@ def _thread_id() -> str | None:
         return None
 
 
-def _malformed(reply: ToolMessage, *, allow_listed: bool = True) -> ToolMessage:
-    """An error reply to a call the model got wrong; a tool that is not on the allow-list is also a refusal to note."""
+def _malformed(reply: ToolMessage, *, forbidden: bool = False) -> ToolMessage:
+    """An error reply to a call the model got wrong; a call to a graph tool this agent may not use is also
+    a refusal to state in the answer."""
     reply.additional_kwargs[MALFORMED_KEY] = True
-    reply.additional_kwargs[NOTE_KEY] = not allow_listed
+    reply.additional_kwargs[NOTE_KEY] = forbidden
     return with_outcome(reply, "refused")
 
 

@@ -536,7 +536,7 @@ async def open_service(settings: Settings, builder: GraphBuilder | None = None) 
 
         builder = load_builder(settings.graph.builder)
     url = settings.database_url
-    async with AsyncSQLAlchemySaver.from_conn_string(url) as saver:
+    async with AsyncSQLAlchemySaver.from_conn_string(url, pool_size=settings.service.db_pool_size) as saver:
         await acheck_schema(saver.engine)
         async with AsyncSQLAlchemyStore.from_conn_string(url, index=corpus_index_config()) as store:
             graph = builder(checkpointer=saver, store=store, settings=settings)

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -28,7 +29,7 @@ from langchain_openai import ChatOpenAI
 
 from agentgraph.errors import ServingError
 from agentgraph.serving.profile import get_profile
-from agentgraph.settings import Settings, get_settings
+from agentgraph.settings import ServerSettings, Settings, get_settings
 
 BASE_MODEL_NAME = "base"
 """The name under which every server serves the bare base model."""
@@ -50,27 +51,41 @@ def chat_model(model_name: str, settings: Settings | None = None, **overrides: o
     settings = settings or get_settings()
     if not settings.server.urls:
         raise ServingError("no server URL configured (server.urls is empty)")
-    profile = get_profile(settings.model.profile)
-    servers = [_openai_model(url, model_name, settings, profile.stop, overrides) for url in settings.server.urls]
+    try:
+        options = json.dumps(overrides, sort_keys=True)
+    except TypeError:  # overrides that are not plain data: a model of their own
+        return _failover_model(model_name, settings.server, settings.model.profile, overrides)
+    return _cached_model(model_name, settings.server.model_dump_json(), settings.model.profile, options)
+
+
+@lru_cache(maxsize=256)
+def _cached_model(model_name: str, server_json: str, profile_name: str, options_json: str) -> FailoverChatModel:
+    # Building the clients costs more than a step of the graph: models are reused for equal settings.
+    server = ServerSettings.model_validate_json(server_json)
+    return _failover_model(model_name, server, profile_name, json.loads(options_json))
+
+
+def _failover_model(model_name: str, server: ServerSettings, profile_name: str, overrides: dict[str, Any]) -> FailoverChatModel:
+    profile = get_profile(profile_name)
     return FailoverChatModel(
         model_name=model_name,
-        urls=list(settings.server.urls),
-        servers=servers,
-        cooldown_s=settings.server.failover_cooldown_s,
-        max_retries=settings.server.max_retries,
+        urls=list(server.urls),
+        servers=[_openai_model(url, model_name, server, profile.stop, overrides) for url in server.urls],
+        cooldown_s=server.failover_cooldown_s,
+        max_retries=server.max_retries,
     )
 
 
 def _openai_model(
-    url: str, model_name: str, settings: Settings, stop: tuple[str, ...], overrides: dict[str, object]
+    url: str, model_name: str, server: ServerSettings, stop: tuple[str, ...], overrides: dict[str, Any]
 ) -> ChatOpenAI:
     options: dict[str, object] = {
         "base_url": url,
-        "api_key": settings.server.api_key,
+        "api_key": server.api_key,
         "model": model_name,
         "temperature": 0.0,
-        "timeout": settings.server.request_timeout_s,
-        "max_retries": settings.server.max_retries,
+        "timeout": server.request_timeout_s,
+        "max_retries": server.max_retries,
         "max_tokens": 256,
     }
     if stop:

@@ -33,7 +33,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
 
     Each call takes its own connection from the engine's pool: concurrent threads of a graph run
     in parallel, with no lock around the saver. Its sync methods may be called from other threads
-    than the event loop's.
+    than the event loop's. Build the engine with `agentgraph.db.make_async_engine`.
     """
 
     engine: AsyncEngine

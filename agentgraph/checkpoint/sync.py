@@ -31,7 +31,8 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
     """Checkpoint saver on SQLite or PostgreSQL through a sync SQLAlchemy `Engine`.
 
     Each call takes its own connection from the engine's pool, so threads run in parallel.
-    Its async methods run the sync ones in a worker thread.
+    Its async methods run the sync ones in a worker thread. Build the engine with
+    `agentgraph.db.make_engine` (SQLite: WAL, busy timeout, immediate write transactions).
     """
 
     engine: Engine

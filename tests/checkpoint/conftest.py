@@ -44,8 +44,8 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def blank_postgres_server() -> Iterator[str]:
-    """A server URL and the name of an empty database on it (for schema tests)."""
+def blank_postgres_url() -> Iterator[str]:
+    """The URL of an empty database (no schema) on the PostgreSQL server."""
     name = f"agentgraph_test_{uuid.uuid4().hex[:12]}"
     _admin(f'CREATE DATABASE "{name}"')
     try:

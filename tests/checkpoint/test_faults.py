@@ -52,8 +52,8 @@ def test_empty_database_asks_for_upgrade_until_setup(tmp_path: Path) -> None:
         assert saver.get_tuple(config("t")) is None
 
 
-async def test_empty_postgres_database_async_setup(blank_postgres_server: str) -> None:
-    async with AsyncSQLAlchemySaver.from_conn_string(blank_postgres_server) as saver:
+async def test_empty_postgres_database_async_setup(blank_postgres_url: str) -> None:
+    async with AsyncSQLAlchemySaver.from_conn_string(blank_postgres_url) as saver:
         with pytest.raises(StorageError, match="has no agentgraph schema"):
             await saver.aget_tuple(config("t"))
         await saver.setup()

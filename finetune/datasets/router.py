@@ -72,6 +72,12 @@ def _parts(rng: random.Random, split: str, kind: str) -> list[tuple[str, str, bo
             connector = rng.choice(CONNECTORS)
             text = connector + (text[:1].lower() + text[1:] if connector else text)
         parts.append((agent, _ends_sentence(text) if position < len(agents) - 1 else text, held))
+    if rng.random() < 0.1:  # people do not always capitalise or punctuate
+        agent, text, held = parts[0]
+        parts[0] = (agent, text[:1].lower() + text[1:], held)
+    if rng.random() < 0.1:
+        agent, text, held = parts[-1]
+        parts[-1] = (agent, text.rstrip(".?!") or text, held)
     return parts
 
 

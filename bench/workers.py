@@ -181,7 +181,9 @@ async def load(base: str, threads: int, runs: int, prefix: str) -> tuple[list[st
     import httpx
 
     records: list[RunRecord] = []
-    limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
+    # A connection per request, as from many independent clients: each worker process accepts its
+    # share of them (kept-alive connections would stay with whichever worker accepted them first).
+    limits = httpx.Limits(max_connections=threads, max_keepalive_connections=0)
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=120.0, limits=limits) as client:
         thread_ids = await asyncio.gather(*(user(client, base, runs, records, prefix) for _ in range(threads)))
@@ -320,6 +322,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             "wall_s": round(result["wall_s"], 2),
             "runs_per_s": round(len(finished) / result["wall_s"], 2) if result["wall_s"] else None,
             "solo_p50_ms_per_step": round(percentile(solo, 50), 2),
+            "worker_cpu_ms_per_step": round(result["worker_cpu_s"] * 1000 / (len(finished) * result["per_run"]), 2) if finished else None,
             "p50_ms_per_run": round(percentile([r.latency_ms for r in finished], 50), 1),
             "p99_ms_per_run": round(percentile([r.latency_ms for r in finished], 99), 1),
             "checkpoints_checked": checks["checked"],
@@ -348,7 +351,9 @@ async def _drive(config: BenchConfig, base: str, service: subprocess.Popen[Any],
         per_run = len(history) - 1
     # One user alone first: the cost of a step without contention, for comparison.
     solo_threads, solo_records, _ = await load(base, 1, config.solo_runs, "solo")
+    cpu_before = cpu_seconds(workers_seen)
     thread_ids, records, wall_s = await load(base, config.threads, config.runs_per_thread, "bench")
+    cpu_used = cpu_seconds(workers_seen) - cpu_before
     return {
         "thread_ids": thread_ids,
         "records": records,
@@ -357,7 +362,20 @@ async def _drive(config: BenchConfig, base: str, service: subprocess.Popen[Any],
         "wall_s": wall_s,
         "per_run": per_run,
         "workers_seen": workers_seen,
+        "worker_cpu_s": cpu_used,
     }
+
+
+def cpu_seconds(pids: set[str]) -> float:
+    """CPU time (user + system) the processes used so far; NaN where /proc cannot tell."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def write_results(report: dict[str, Any], path: Path = RESULTS) -> None:
@@ -365,6 +383,43 @@ def write_results(report: dict[str, Any], path: Path = RESULTS) -> None:
     keys = ("workers", "threads", "runs", "lost_checkpoints", "p50_ms_per_step", "p99_ms_per_step")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({key: report[key] for key in keys}, indent=2) + "\n")
+
+
+def write_markdown(report: dict[str, Any], load: tuple[float, float], path: Path = RESULTS.with_suffix(".md")) -> None:
+    """A short account of the run next to the figures."""
+    d = report["details"]
+    per_worker = ", ".join(str(n) for n in sorted(d["runs_per_worker"].values(), reverse=True))
+    path.write_text(
+        f"""# Service workers under load
+
+Produced by `bench/workers.py` (figures in `workers.json`): `agentgraph service --workers {report['workers']}`
+over one PostgreSQL database, {report['threads']} simulated users at once, each creating a thread and asking
+it {d['runs_expected'] // report['threads']} questions in turn, on loopback. The model is `bench/fake_openai.py`, a scripted
+OpenAI-compatible server that answers at once (router: hand to math and writing; agents: one line), so
+the figures are the framework's own cost per graph step: HTTP in and out of the service, the per-thread
+run lock, LangGraph, the OpenAI client and the checkpoint writes, not a model's. A question takes
+{d['steps_per_run']} steps (checkpoints of the root graph); ms per step is a run's latency divided by that.
+
+| measure | value |
+| --- | --- |
+| runs finished / expected | {report['runs']} / {d['runs_expected']} (runs per worker: {per_worker}) |
+| lost checkpoints (missing, unreadable or unlinked) | {report['lost_checkpoints']} of {d['checkpoints_checked']} checked |
+| ms per step, p50 / p99, {report['threads']} users at once | {report['p50_ms_per_step']} / {report['p99_ms_per_step']} |
+| ms per step, p50, one user alone | {d['solo_p50_ms_per_step']} |
+| worker CPU ms per step | {d['worker_cpu_ms_per_step']} |
+| throughput | {d['runs_per_s']} runs/s ({round(d['runs_per_s'] * d['steps_per_run'], 1)} steps/s) over {d['wall_s']} s |
+
+After the load the service is stopped and every thread is read back with a fresh saver: each run's
+checkpoints must all be there (one for the new thread, then {d['steps_per_run']} per question), the checkpoint id each run returned must be stored,
+every parent link must resolve, every checkpoint (subgraphs' included) must load, and the latest
+stored answer must be the one the last run returned. A global timeout turns a deadlock into a failure.
+
+Reading the figures: with {report['threads']} runs in flight on 2 CPU cores shared by the workers, PostgreSQL,
+the fake model server, the load generator and other work (load average {load[0]:.1f} at the start,
+{load[1]:.1f} at the end), the per-step latency under load is mostly waiting for a core; the lone user's
+figure and the workers' CPU time per step are the framework's cost. Figures move from run to run.
+"""
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -385,9 +440,12 @@ def main(argv: list[str] | None = None) -> int:
         database_url=args.database_url,
         postgres_server=args.postgres_server,
     )
+    load_before = os.getloadavg()[0]
     report = run_bench(config)
     print(json.dumps(report, indent=2))
     write_results(report, args.out)
+    if args.out == RESULTS:
+        write_markdown(report, (load_before, os.getloadavg()[0]))
     ok = report["lost_checkpoints"] == 0 and report["runs"] == report["details"]["runs_expected"]
     return 0 if ok else 1
 

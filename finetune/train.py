@@ -314,8 +314,9 @@ def complete_run(
     adapter_dir = Path(adapter_dir) if adapter_dir is not None else Path(settings.registry_path).parent / agent
     checkpoint = latest_checkpoint(run_dir / "swift")
     export_adapter(checkpoint, adapter_dir)
-    summary = summarise(read_log(run_dir / "swift" / "logging.jsonl"))
     steps = int(checkpoint.name.rsplit("-", 1)[1])
+    events = read_log(run_dir / "swift" / "logging.jsonl")
+    summary = summarise([e for e in events if e.step is None or e.step <= steps])
     config = info["config"]
     stage_config = config["sft"] if info["method"] == "sft" else config["rlhf"]
     rows_seen = steps * stage_config["batch_size"] * stage_config.get("grad_accum", 1)

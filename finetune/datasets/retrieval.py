@@ -1,10 +1,12 @@
 """Retrieval adapter rows over a generated corpus of fictional documents.
 
 Each split has its own documents (invented companies, towers, towns, festivals, ships, species,
-observatories and bridges, with five facts each), written as .md or .txt files under
+observatories and bridges, with three facts each), written as .md or .txt files under
 `corpus/<split>/`. A row asks about one fact: question -> `search(query="<entity> <attribute>")` ->
-the search tool's text (`format_passages`) holding the right passage among 2-3 passages of other
-documents of the same split, in random order -> `cite(<the sentence holding the fact>, <file name>)`.
+the search tool's text (`format_passages`) holding the passage with the fact among 2-3 passages of
+other documents of the same split, in random order -> `cite(<the sentence holding the fact>, <file name>)`.
+Passages are the documents' chunks as the real index cuts them (`split_text` with the configured chunk
+size), so the tool text looks like what the running agent gets.
 The item of a row is its document, so test questions are about test documents only and an evaluation can
 ingest `corpus/test` alone.
 """
@@ -24,6 +26,10 @@ from agentgraph.agent import AgentSpec
 from agentgraph.agents.retrieval import Passage, cite, format_passages, make_retrieval_agent, make_search_tool
 from agentgraph.finetune.datasets.common import Example, SplitLedger, normalise_key, pick, swift_row, tool_call
 from agentgraph.finetune.datasets.vocab import invented_word, person, place, thousands
+from agentgraph.retrieval.loaders import split_text
+from agentgraph.settings import get_settings
+
+FACTS_PER_DOCUMENT = 3
 
 
 def retrieval_agent() -> AgentSpec:
@@ -175,7 +181,7 @@ class Document:
 
     @property
     def text(self) -> str:
-        body = " ".join(f.sentence for f in self.facts[:3]) + "\n\n" + " ".join(f.sentence for f in self.facts[3:])
+        body = " ".join(f.sentence for f in self.facts[:2]) + "\n\n" + " ".join(f.sentence for f in self.facts[2:])
         title = f"# {self.entity}" if self.source.endswith(".md") else self.entity
         return f"{title}\n\n{body.strip()}\n"
 
@@ -196,8 +202,7 @@ def make_document(rng: random.Random, ledger: SplitLedger, split: str) -> Docume
             break
     else:
         raise RuntimeError("could not invent a new entity name")
-    facts = [Fact(a, a.sentence.format(e=entity, v=a.value(rng))) for a in attributes]
-    rng.shuffle(facts)
+    facts = [Fact(a, a.sentence.format(e=entity, v=a.value(rng))) for a in rng.sample(attributes, FACTS_PER_DOCUMENT)]
     source = _slug(entity) + rng.choice((".md", ".md", ".txt"))
     return Document(entity, kind, source, tuple(facts))
 
@@ -226,11 +231,11 @@ def random_question(rng: random.Random, split: str, numeric: bool = False) -> tu
     return text, entity, held
 
 
-def _window(rng: random.Random, document: Document, index: int) -> str:
-    """A chunk of the document around fact `index`: one to three neighbouring sentences."""
-    size = rng.choice((1, 1, 2, 2, 3))
-    start = max(0, min(index - rng.randrange(size), len(document.facts) - size))
-    return " ".join(f.sentence for f in document.facts[start : start + size])
+def chunks(document: Document) -> list[str]:
+    """The document's passages as the real index cuts them (chunk size and overlap from settings)."""
+    config = get_settings().retrieval
+    pieces = split_text(document.text, document.source, chunk_size=config.chunk_size, chunk_overlap=config.chunk_overlap)
+    return [piece.text for piece in pieces]
 
 
 class RetrievalBuilder:
@@ -241,8 +246,8 @@ class RetrievalBuilder:
         self.documents: dict[str, list[Document]] = {}
 
     def documents_for(self, rng: random.Random, split: str, rows: int) -> list[Document]:
-        """The split's documents: enough for `rows` questions (about four per document)."""
-        count = max(4, -(-rows // 4))
+        """The split's documents: enough for `rows` questions (two or three per document)."""
+        count = max(4, -(-rows * 2 // 5))
         documents = [make_document(rng, self.ledger, split) for _ in range(count)]
         self.documents[split] = documents
         return documents
@@ -264,8 +269,9 @@ class RetrievalBuilder:
                 similar = [d for d in same_kind if d not in distractors]
                 pool = similar if similar and rng.random() < 0.6 else [d for d in others if d not in distractors]
                 distractors.append(rng.choice(pool))
-            passages = [Passage(document.source, _window(rng, document, index))]
-            passages += [Passage(d.source, _window(rng, d, rng.randrange(len(d.facts)))) for d in distractors]
+            holding = [c for c in chunks(document) if fact.sentence in " ".join(c.split())]
+            passages = [Passage(document.source, rng.choice(holding))]
+            passages += [Passage(d.source, rng.choice(chunks(d))) for d in distractors]
             rng.shuffle(passages)
             query = f"{document.entity} {fact.attribute.term}"
             messages = [

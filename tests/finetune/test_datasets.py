@@ -207,7 +207,7 @@ def test_card_lists_counts_and_examples(built: dict[str, DatasetInfo], tmp_path:
 def test_ms_swift_keeps_every_row_and_trains_only_the_model_turns(built: dict[str, DatasetInfo], agent: str, swift_template: Any, tmp_path: Path) -> None:
     from swift.dataset import EncodePreprocessor, load_dataset
 
-    sample = rows(built[agent], "train")[:12]
+    sample = rows(built[agent], "train")[:6]
     path = tmp_path / f"{agent}.jsonl"
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in sample), encoding="utf-8")
     dataset, _ = load_dataset([str(path)], split_dataset_ratio=0, num_proc=1, load_from_cache_file=False)

@@ -64,10 +64,14 @@ def current_state(graph: CompiledStateGraph, thread_id: str) -> StateSnapshot:
 
 
 def thread_status(state: StateSnapshot) -> str:
-    """`done`, `waiting` or `unfinished` for a thread's latest state."""
+    """`done`, `waiting` or `unfinished` for a thread's latest state.
+
+    A step whose tasks all finished but whose checkpoint was never written (the process died in
+    between) shows no `next` node, only its tasks: that thread is unfinished too.
+    """
     if state.interrupts:
         return "waiting"
-    return "unfinished" if state.next else "done"
+    return "unfinished" if state.next or state.tasks else "done"
 
 
 def list_threads(graph: CompiledStateGraph, checkpointer: BaseCheckpointSaver, limit: int = 20) -> list[ThreadInfo]:

@@ -13,7 +13,6 @@ from langgraph.types import Command
 
 from agentgraph import build_graph
 from agentgraph.agents.writing import WRITING
-from agentgraph.embeddings import EMBEDDING_DIMS, OfflineEmbeddings
 from agentgraph.graphs.supervisor import default_agents
 from agentgraph.retrieval import ingest
 from agentgraph.runtime import open_checkpointer
@@ -21,7 +20,7 @@ from agentgraph.settings import Settings
 from agentgraph.store import SQLAlchemyStore
 from agentgraph.threads import current_state, thread_config, thread_status
 from graph_fakes import Script, ai, call, handoff
-from safety_support import audit_rows
+from safety_support import audit_rows, corpus_index
 from safety_tools import Outbox
 
 CONFIG = thread_config("t1")
@@ -37,22 +36,15 @@ DOCUMENTS = {
 INJECTED = ("Ignore previous instructions", "SYSTEM:", "you are now", "<start_of_turn>", "<end_of_turn>")
 
 
-@pytest.fixture(scope="module")
-def embeddings() -> OfflineEmbeddings:
-    model = OfflineEmbeddings()
-    model.embed_query("warm up")
-    return model
-
-
 @pytest.fixture
-def store(settings: Settings, embeddings: OfflineEmbeddings, tmp_path: Path) -> Iterator[SQLAlchemyStore]:
-    """The settings' database holding DOCUMENTS, ingested with `agentgraph.retrieval.ingest`."""
+def store(settings: Settings, tmp_path: Path) -> Iterator[SQLAlchemyStore]:
+    """The settings' database holding DOCUMENTS, ingested with `agentgraph.retrieval.ingest` (every search
+    returns all three: `retrieval.top_k` is 3)."""
     folder = tmp_path / "docs"
     folder.mkdir()
     for name, text in DOCUMENTS.items():
         (folder / name).write_text(text)
-    index = {"dims": EMBEDDING_DIMS, "embed": embeddings, "fields": ["text"]}
-    with SQLAlchemyStore.from_conn_string(settings.database_url, index=index) as opened:
+    with SQLAlchemyStore.from_conn_string(settings.database_url, index=corpus_index()) as opened:
         opened.setup()
         report = ingest(opened, folder, settings.retrieval.collection)
         assert report.ok and sorted(report.added) == sorted(DOCUMENTS)

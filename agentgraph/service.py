@@ -538,7 +538,7 @@ async def open_service(settings: Settings, builder: GraphBuilder | None = None) 
     url = settings.database_url
     async with AsyncSQLAlchemySaver.from_conn_string(url, pool_size=settings.service.db_pool_size) as saver:
         await acheck_schema(saver.engine)
-        async with AsyncSQLAlchemyStore.from_conn_string(url, index=corpus_index_config()) as store:
+        async with AsyncSQLAlchemyStore.from_conn_string(url, index=corpus_index_config()) as store:  # type: ignore[arg-type]
             graph = builder(checkpointer=saver, store=store, settings=settings)
             lock_engine: AsyncEngine | None = None
             if saver.engine.dialect.name == "postgresql":

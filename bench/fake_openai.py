@@ -2,7 +2,7 @@
 
 It answers `/v1/chat/completions` instantly with a fixed script instead of running a model: the router
 hands the question to the agents named by `--handoffs`, every other model answers with one line of
-text. Faults can be switched on at start or at run time (`POST /control`): a delay before each reply,
+text (or, with `--tool-call`, first calls a tool). Faults can be switched on at start or at run time (`POST /control`): a delay before each reply,
 HTTP errors for the first N requests, holding requests until released, or the process dying when a
 given model is asked. `GET /stats` lists the requests it received.
 
@@ -28,10 +28,14 @@ DEFAULT_MODELS = ("base", "router", "retrieval", "math", "writing")
 class Script:
     """What the server answers and which faults it injects; changed at run time by `POST /control`."""
 
-    def __init__(self, models: list[str], handoffs: list[str], router: str = "router") -> None:
+    def __init__(
+        self, models: list[str], handoffs: list[str], router: str = "router", tool_calls: dict[str, tuple[str, str]] | None = None
+    ) -> None:
         self.models = models
         self.handoffs = handoffs
         self.router = router
+        self.tool_calls = tool_calls or {}
+        """Agent model -> (tool, argument): its first turn calls the tool with the task as that argument."""
         self.delay_s = 0.0
         self.fail_next = 0
         self.fail_status = 500
@@ -68,7 +72,7 @@ def reply_for(script: Script, body: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": None}
     finish = "stop"
     if model == script.router:
-        calls = []
+        calls: list[dict[str, Any]] = []
         for agent in script.handoffs:
             name = f"transfer_to_{agent}"
             if name in offered:
@@ -83,8 +87,15 @@ def reply_for(script: Script, body: dict[str, Any]) -> dict[str, Any]:
         message["tool_calls"] = calls
         message["content"] = "" if calls else "I cannot route this."
         finish = "tool_calls" if calls else "stop"
+    elif model in script.tool_calls and script.tool_calls[model][0] in offered and messages[-1].get("role") != "tool":
+        tool, argument = script.tool_calls[model]
+        call = {"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function", "function": {"name": tool, "arguments": json.dumps({argument: question})}}
+        message["tool_calls"] = [call]
+        message["content"] = ""
+        finish = "tool_calls"
     else:
-        message["content"] = f"{model} answer: {' '.join(question.split())[:80]}"
+        facts = f" [{_text(messages[-1])[:80]}]" if messages and messages[-1].get("role") == "tool" else ""
+        message["content"] = f"{model} answer: {' '.join(question.split())[:400]}{facts}"
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:16]}",
         "object": "chat.completion",
@@ -187,13 +198,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed on start)")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="served model names, comma-separated")
     parser.add_argument("--handoffs", default="math,writing", help="agents the router hands every question to")
+    parser.add_argument(
+        "--tool-call",
+        action="append",
+        default=[],
+        metavar="MODEL:TOOL:ARG",
+        help="MODEL's first turn calls TOOL with the task as argument ARG (repeatable)",
+    )
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each chat reply")
     parser.add_argument("--fail-first", type=int, default=0, help="answer the first N chat requests with an error")
     parser.add_argument("--fail-status", type=int, default=500)
     parser.add_argument("--die-on", default=None, help="exit the process when this model is asked")
     parser.add_argument("--hold", action="store_true", help="hold chat requests until POST /control {\"hold\": false}")
     args = parser.parse_args(argv)
-    script = Script([m for m in args.models.split(",") if m], [a for a in args.handoffs.split(",") if a])
+    tool_calls = {}
+    for spec in args.tool_call:
+        model, tool, argument = spec.split(":")
+        tool_calls[model] = (tool, argument)
+    script = Script([m for m in args.models.split(",") if m], [a for a in args.handoffs.split(",") if a], tool_calls=tool_calls)
     script.control(
         {"delay_s": args.delay, "fail_next": args.fail_first, "fail_status": args.fail_status, "die_on": args.die_on, "hold": args.hold}
     )

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from agentgraph.db import upgrade
+from agentgraph.service import GraphBuilder
 from agentgraph.serving.client import HEALTH
 from agentgraph.settings import Settings
 from tests.model_server import FakeModelServer, free_port
@@ -73,14 +74,16 @@ def make_settings(postgres_url: str) -> Callable[..., Settings]:
 
 
 @contextmanager
-def running_service(settings: Settings) -> Iterator[str]:
-    """The service app served by uvicorn in a thread of this process; its base URL."""
+def running_service(settings: Settings, builder: GraphBuilder | None = None) -> Iterator[str]:
+    """The service app (on `builder`'s graph, default: the settings') served by uvicorn in a thread of
+    this process; its base URL."""
     import uvicorn
 
     from agentgraph.service import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    app = create_app(settings, builder=builder)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -6,9 +6,13 @@ import threading
 import time
 
 import httpx
+import pytest
+from langchain_core.tools import StructuredTool
 
 from tests.model_server import FakeModelServer, dead_url
 from tests.service.conftest import running_service
+
+pytestmark = pytest.mark.postgres  # the service runs on PostgreSQL (a database of its own)
 
 
 def create(client: httpx.Client, base: str, thread_id: str | None = None) -> str:
@@ -139,3 +143,45 @@ def test_a_missing_adapter_without_fallback_is_a_503_naming_it(make_settings):
             thread_id = create(client, base)
             response = ask(client, base, thread_id, "What is 6 * 7?")
         assert response.status_code == 503 and "'math'" in response.json()["detail"]
+
+
+def approval_graph(checkpointer=None, store=None, settings=None):
+    """The default agents, with a retrieval search that needs a person's approval."""
+    from dataclasses import replace
+
+    from agentgraph import build_graph
+    from agentgraph.agents.math import MATH
+    from agentgraph.agents.retrieval import make_retrieval_agent
+    from agentgraph.agents.writing import WRITING
+
+    def search(query: str) -> str:
+        return "[geo.txt] Paris is the capital of France."
+
+    tool = StructuredTool.from_function(func=search, name="search", description="Search the documents.")
+    retrieval = replace(make_retrieval_agent((tool,)), needs_approval=frozenset({"search"}))
+    return build_graph([retrieval, MATH, WRITING], checkpointer, store, settings)
+
+
+@pytest.mark.parametrize("action", ["approve", "reject"])
+def test_a_thread_waiting_for_an_approval_is_resumed_over_http(make_settings, action):
+    script = ("--handoffs", "retrieval,writing", "--tool-call", "retrieval:search:query")
+    with FakeModelServer(*script) as server, running_service(make_settings(server.url), approval_graph) as base, httpx.Client(timeout=60) as client:
+        thread_id = create(client, base)
+        waiting = ask(client, base, thread_id, "What is the capital of France?").json()
+        assert waiting["status"] == "waiting" and waiting["answer"] == ""
+        (request,) = waiting["interrupts"]
+        assert request["tool"] == "search" and request["args"] == {"query": "What is the capital of France?"}
+
+        busy = ask(client, base, thread_id)
+        assert busy.status_code == 409 and "waiting for an approval" in busy.json()["detail"]
+
+        done = ask(client, base, thread_id, resume={"action": action})
+        assert done.status_code == 200, done.text
+        result = done.json()
+        assert result["status"] == "done" and result["interrupts"] == [] and result["agents"] == ["retrieval", "writing"]
+        (call,) = result["tool_calls"]
+        assert call["name"] == "search" and call["agent"] == "retrieval"
+        if action == "approve":
+            assert call["status"] == "success" and "Paris is the capital" in result["answer"]
+        else:
+            assert call["status"] == "error" and "Paris" not in result["answer"]

@@ -4,10 +4,13 @@ smaller), and the checkpoint check the bench relies on."""
 from __future__ import annotations
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from agentgraph.db import make_engine
 from tests.service.conftest import running_service
+
+pytestmark = pytest.mark.postgres  # the service runs on PostgreSQL (a database of its own)
 
 
 def test_two_workers_run_eight_threads_without_losing_a_checkpoint(bench, tmp_path):

@@ -50,3 +50,14 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def blank_postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of the test's own."""
+    name = f"agentgraph_safety_{uuid.uuid4().hex[:12]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

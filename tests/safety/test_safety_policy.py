@@ -235,3 +235,41 @@ def test_arguments_are_validated_against_a_json_schema_too(settings, saver):
     replies = [m for m in out["transcripts"]["clerk-1"]["messages"] if isinstance(m, ToolMessage)]
     assert replies[0].text == "invalid arguments for count: 'three' is not of type 'integer'"
     assert spy.runs == [{"n": 3}] and replies[1].text == "counted"
+
+
+def test_the_policy_is_read_from_the_settings_file_and_the_environment(tmp_path, monkeypatch):
+    config = tmp_path / "agentgraph.toml"
+    config.write_text('[policy]\nmax_model_calls = 7\nuntrusted_copies = "refuse"\n[policy.tool_rate_limits]\nsearch = 5\n')
+    monkeypatch.setenv("AGENTGRAPH_CONFIG", str(config))
+    monkeypatch.setenv("AGENTGRAPH_POLICY__MAX_WALL_S", "30")
+    policy = Settings().policy
+    assert (policy.max_model_calls, policy.untrusted_copies, policy.tool_rate_limits, policy.max_wall_s) == (7, "refuse", {"search": 5}, 30.0)
+    monkeypatch.setenv("AGENTGRAPH_POLICY__UNTRUSTED_COPIES", "ignore")
+    with pytest.raises(ValueError, match="untrusted_copies"):
+        Settings()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_audit_migration_goes_up_and_down(backend, tmp_path, request):
+    from alembic import command
+
+    from agentgraph.db import current, make_engine, upgrade
+    from agentgraph.db.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else request.getfixturevalue("blank_postgres_url")
+    upgrade(url)
+    assert current(url) == ("0003",)
+    command.downgrade(alembic_config(url), "0002")
+    engine = make_engine(url)
+    try:
+        assert not {"ag_tool_audit", "ag_tool_results"} & set(sa.inspect(engine).get_table_names())
+        upgrade(url)
+        assert {"ag_tool_audit", "ag_tool_results"} <= set(sa.inspect(engine).get_table_names())
+        with pytest.raises(sa.exc.IntegrityError):  # only the five outcomes
+            with engine.begin() as conn:
+                conn.execute(sa.text(
+                    "INSERT INTO ag_tool_audit (agent, tool, tool_call_id, arguments, outcome, replayed, started_at, duration_ms) "
+                    "VALUES ('a', 't', 'c', '{}', 'maybe', false, CURRENT_TIMESTAMP, 0)"
+                ))
+    finally:
+        engine.dispose()

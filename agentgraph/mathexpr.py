@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from decimal import Decimal, localcontext
 from collections.abc import Callable
 
 import sympy
@@ -65,7 +66,13 @@ def solve(equations: str) -> str:
             raise MathInputError(f"an equation has one '=': {part!r}")
         left = parse_expression(sides[0], symbols=True)
         right = parse_expression(sides[1], symbols=True) if len(sides) == 2 else sympy.Integer(0)
-        system.append(sympy.Eq(left, right))
+        equation = sympy.Eq(left, right)
+        if equation is sympy.false:
+            return "no solution"
+        if equation is not sympy.true:
+            system.append(equation)
+    if not system:
+        return "every value is a solution"
     unknowns = sorted(set().union(*(eq.free_symbols for eq in system)), key=str)
     if not unknowns:
         raise MathInputError(f"{equations!r} has no unknown to solve for")
@@ -97,8 +104,10 @@ def _terminating_decimal(value: sympy.Rational) -> str | None:
             denominator //= prime
     if denominator != 1:
         return None
-    text = f"{float(value):.12f}".rstrip("0").rstrip(".")
-    return text if sympy.Rational(text) == value else None
+    with localcontext() as context:
+        context.prec = len(str(value.p)) + len(str(value.q)) + 2  # enough digits to be exact
+        text = format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _normalise(text: str) -> str:

@@ -201,14 +201,36 @@ class RunLocks:
 
 class PostgresRunLocks(RunLocks):
     """Run locks shared by every worker on one PostgreSQL database: one advisory lock per running thread,
-    held on a connection of this worker's own (re-taken if that connection has to be reopened)."""
+    held on a connection of this worker's own.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    While locks are held the connection is checked every `check_every_s`; if the database closed it,
+    a new one is opened and the locks are taken again (a lock another worker took in between is
+    logged as lost).
+    """
+
+    def __init__(self, engine: AsyncEngine, check_every_s: float = 5.0) -> None:
         super().__init__()
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._mutex = asyncio.Lock()
         self._held: dict[str, int] = {}
+        self._check_every_s = check_every_s
+        self._checker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start checking the lock connection (in the running event loop)."""
+        if self._checker is None:
+            self._checker = asyncio.get_running_loop().create_task(self._check_forever(), name="run-lock-check")
+
+    async def _check_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._check_every_s)
+            if not self._held:
+                continue
+            try:
+                await self._scalar("SELECT :key", 0)
+            except StorageError as exc:
+                logger.warning("run locks: %s", exc)
 
     async def acquire(self, thread_id: str) -> bool:
         if not await super().acquire(thread_id):
@@ -236,6 +258,10 @@ class PostgresRunLocks(RunLocks):
             await super().release(thread_id)
 
     async def close(self) -> None:
+        if self._checker is not None:
+            self._checker.cancel()
+            await asyncio.gather(self._checker, return_exceptions=True)
+            self._checker = None
         async with self._mutex:
             await self._drop()
         self._held.clear()
@@ -243,12 +269,14 @@ class PostgresRunLocks(RunLocks):
 
     async def _scalar(self, sql: str, key: int) -> Any:
         async with self._mutex:
-            try:
-                conn = await self._connection()
-                return (await conn.execute(text(sql), {"key": key})).scalar()
-            except DBAPIError as exc:
-                await self._drop()
-                raise StorageError(f"the run lock table of the database is not reachable: {exc.orig}") from exc
+            for attempt in (1, 2):  # a lock connection the server closed while idle is reopened once
+                try:
+                    conn = await self._connection()
+                    return (await conn.execute(text(sql), {"key": key})).scalar()
+                except DBAPIError as exc:
+                    await self._drop()
+                    if attempt == 2:
+                        raise StorageError(f"the database does not answer for the run locks: {exc.orig}") from exc
 
     async def _connection(self) -> AsyncConnection:
         if self._conn is not None and not self._conn.closed and not self._conn.invalidated:
@@ -543,7 +571,9 @@ async def open_service(settings: Settings, builder: GraphBuilder | None = None) 
             lock_engine: AsyncEngine | None = None
             if saver.engine.dialect.name == "postgresql":
                 lock_engine = make_async_engine(url, pool_size=1)
-                locks: RunLocks = PostgresRunLocks(lock_engine)
+                shared = PostgresRunLocks(lock_engine, check_every_s=settings.service.lock_check_s)
+                shared.start()
+                locks: RunLocks = shared
             else:
                 locks = RunLocks()
 

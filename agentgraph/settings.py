@@ -127,6 +127,9 @@ class ServiceSettings(BaseModel):
         default=32, ge=1, description="Runs one worker process executes at once; further runs wait for a slot."
     )
     shutdown_timeout_s: float = Field(default=30.0, ge=0, description="How long a stopping worker lets running runs finish.")
+    lock_check_s: float = Field(
+        default=5.0, gt=0, description="How often a worker checks the database connection that holds its run locks."
+    )
     db_pool_size: int = Field(
         default=16, ge=1, description="Database connections each worker keeps open for checkpoints (up to 20 more at peak)."
     )

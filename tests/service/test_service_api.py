@@ -185,3 +185,42 @@ def test_a_thread_waiting_for_an_approval_is_resumed_over_http(make_settings, ac
             assert call["status"] == "success" and "Paris is the capital" in result["answer"]
         else:
             assert call["status"] == "error" and "Paris" not in result["answer"]
+
+
+def advisory_lock_holders(url: str) -> list[int]:
+    """Backends holding an advisory lock in the database at `url`."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_a_run_lock_lost_with_its_connection_is_taken_again(model_server, make_settings, postgres_url):
+    import psycopg
+
+    settings = make_settings(model_server.url, lock_check_s=0.2)
+    with running_service(settings) as first, running_service(settings) as second, httpx.Client(timeout=60) as client:
+        thread_id = create(client, first)
+        model_server.control(hold=True)
+        outcome: dict[str, httpx.Response] = {}
+        runner = threading.Thread(target=lambda: outcome.setdefault("run", ask(client, first, thread_id, "Slow one?")))
+        runner.start()
+        try:
+            wait_until(lambda: model_server.waiting() == 1)
+            (holder,) = advisory_lock_holders(postgres_url)
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", (holder,))
+            wait_until(lambda: len(advisory_lock_holders(postgres_url)) == 1 and advisory_lock_holders(postgres_url) != [holder])
+
+            busy = ask(client, second, thread_id, "Meanwhile?")
+            assert busy.status_code == 409
+        finally:
+            model_server.control(hold=False)
+            runner.join(60)
+        assert outcome["run"].status_code == 200 and outcome["run"].json()["status"] == "done"
+        assert ask(client, second, thread_id, "Now?").status_code == 200
+        assert advisory_lock_holders(postgres_url) == []

@@ -16,8 +16,10 @@ number of workers (processes, hosts) share them. The schema is not migrated by t
 One run per thread at a time: a run that finds another run of its thread in progress, in any worker,
 is refused with HTTP 409 instead of waiting. On PostgreSQL the guard is a session-level advisory lock
 per thread, held by each worker on one connection of its own for as long as the run lasts (the server
-drops it if the worker dies, so a crashed run never leaves its thread locked). On SQLite, which serves
-a single worker, the guard is in-process.
+drops it if the worker dies, so a crashed run never leaves its thread locked; if the database drops
+that connection instead, the worker takes its locks again within `service.lock_check_s`). On SQLite,
+which serves a single worker, the guard is in-process. Runs started outside the service (`agentgraph
+run --thread`) are not guarded.
 
 Errors: 404 unknown thread, 409 thread busy or not in the state the request needs, 422 invalid request
 (empty or oversized question), 503 model server or database unavailable (the message names them; the

@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 
@@ -150,6 +150,59 @@ class FailoverChatModel(BaseChatModel):
                 continue
             HEALTH.recovered(self.urls[index])
             return result
+        raise self._give_up(failures)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Tokens as the first healthy server writes them; a server that fails before its first
+        token is skipped like in `_generate`, one that fails later ends the stream with its error."""
+        failures: list[_Failure] = []
+        for index in HEALTH.order(self.urls):
+            started = False
+            try:
+                for chunk in self.servers[index]._stream(messages, stop=stop, **kwargs):
+                    started = True
+                    if run_manager is not None:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            except Exception as exc:
+                if started:
+                    raise
+                failures.append(self._failure(index, exc))
+                continue
+            HEALTH.recovered(self.urls[index])
+            return
+        raise self._give_up(failures)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """The async twin of `_stream`."""
+        failures: list[_Failure] = []
+        for index in HEALTH.order(self.urls):
+            started = False
+            try:
+                async for chunk in self.servers[index]._astream(messages, stop=stop, **kwargs):
+                    started = True
+                    if run_manager is not None:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            except Exception as exc:
+                if started:
+                    raise
+                failures.append(self._failure(index, exc))
+                continue
+            HEALTH.recovered(self.urls[index])
+            return
         raise self._give_up(failures)
 
     def _failure(self, index: int, exc: Exception) -> _Failure:

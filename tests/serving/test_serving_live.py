@@ -37,3 +37,21 @@ def test_request_with_tools_returns_parsed_tool_calls(vllm_server, server_settin
     call = reply.tool_calls[0]
     assert call["name"] == "calculator"
     assert call["args"]["expression"].replace(" ", "") == "512*19"
+
+
+def test_streamed_tool_call_arrives_parsed(vllm_server, server_settings):
+    from agentgraph.agents.math import MATH
+
+    model = chat_model(MATH.adapter_name, server_settings).bind_tools(MATH.openai_tools())
+    chunks = list(model.stream([SystemMessage(MATH.system_prompt), HumanMessage("What is 512 * 19?")]))
+    assert len(chunks) > 1
+    message = chunks[0]
+    for chunk in chunks[1:]:
+        message = message + chunk
+    assert [call["name"] for call in message.tool_calls] == ["calculator"]
+    assert message.tool_calls[0]["args"]["expression"].replace(" ", "") == "512*19"
+
+
+def test_streamed_text_arrives_in_pieces(vllm_server, server_settings):
+    pieces = [chunk.content for chunk in chat_model("writing", server_settings, max_tokens=24).stream("Write a short note.")]
+    assert sum(1 for piece in pieces if piece) > 1

@@ -213,46 +213,11 @@ class _AgentSteps:
         """Answer every call of the last turn: refuse, ask a person, then run what may run (audited)."""
         clock = time.monotonic()
         last: AIMessage = state["messages"][-1]  # type: ignore[assignment]
-        subtask = state["subtask"]
-        context = CallContext(state.get("run_id"), _thread_id(), self.spec.name, subtask["id"])
-        replies: dict[str, ToolMessage] = {}
-        for call in last.invalid_tool_calls:
-            text = f"malformed call to {call.get('name')!r}: {call.get('error') or 'arguments are not valid JSON'}"
-            replies[call["id"]] = _malformed(error_reply(call, text))
-        trusted = f"{self.spec.system_prompt}\n{subtask['task']}"
-        untrusted = [*_tool_results(state["messages"]), *(state.get("facts") or [])]
-        runnable: list[dict] = []
-        reasons: dict[str, str] = {}
         stop = self._limit_reached(state)
-        for call in last.tool_calls:
-            if stop:
-                replies[call["id"]] = _quiet(with_outcome(error_reply(call, f"{call['name']} was not run: {stop}"), "limit"))
-            elif self._over_limit(state):
-                replies[call["id"]] = _quiet(with_outcome(error_reply(call, f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached"), "limit"))
-            elif problem := refusal(self.spec, call):
-                replies[call["id"]] = _malformed(error_reply(call, problem), forbidden=self._forbidden(call["name"]))
-            elif concern := untrusted_arguments(self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy):  # type: ignore[arg-type]
-                if concern.action == "refuse":
-                    replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {concern.reason}"), "refused")
-                else:
-                    reasons[call["id"]] = concern.reason
-                    runnable.append(dict(call))
-            else:
-                runnable.append(dict(call))
+        replies, runnable, reasons = self._check(state, last, stop)
         # All approvals are asked before anything runs, so resuming never runs a tool twice.
-        edited: set[str] = set()
-        for call in runnable:
-            if call["name"] not in self.spec.needs_approval and call["id"] not in reasons:
-                continue
-            decision = parse_decision(interrupt(approval_request(self.spec.name, subtask["id"], call, reasons.get(call["id"]))))
-            if decision.action == "reject":
-                replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {REJECTED_BY_PERSON}"), "rejected")
-            elif decision.args is not None:
-                problem = invalid_arguments(self.spec.tool(call["name"]), decision.args)  # type: ignore[arg-type]
-                if problem:
-                    replies[call["id"]] = with_outcome(error_reply(call, f"invalid edited arguments for {call['name']}: {problem}"), "refused")
-                call["args"] = decision.args
-                edited.add(call["id"])
+        edited = self._ask(state["subtask"]["id"], runnable, reasons, replies)
+        context = CallContext(state.get("run_id"), _thread_id(), self.spec.name, state["subtask"]["id"])
         started = datetime.now(UTC)
         ordered = [*last.invalid_tool_calls, *last.tool_calls]
         by_id = {call["id"]: call for call in runnable}
@@ -272,6 +237,51 @@ class _AgentSteps:
         if stop:
             update["stop"] = stop
         return update
+
+    def _check(self, state: AgentState, last: AIMessage, stop: str | None) -> tuple[dict[str, ToolMessage], list[dict], dict[str, str]]:
+        """The replies of calls that may not run, the calls that may, and why some of those need a person."""
+        replies: dict[str, ToolMessage] = {}
+        for call in last.invalid_tool_calls:
+            text = f"malformed call to {call.get('name')!r}: {call.get('error') or 'arguments are not valid JSON'}"
+            replies[call["id"]] = _malformed(error_reply(call, text))
+        trusted = f"{self.spec.system_prompt}\n{state['subtask']['task']}"
+        untrusted = [*_tool_results(state["messages"]), *(state.get("facts") or [])]
+        runnable: list[dict] = []
+        reasons: dict[str, str] = {}
+        for call in last.tool_calls:
+            if stop:
+                replies[call["id"]] = _quiet(with_outcome(error_reply(call, f"{call['name']} was not run: {stop}"), "limit"))
+            elif self._over_limit(state):
+                text = f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached"
+                replies[call["id"]] = _quiet(with_outcome(error_reply(call, text), "limit"))
+            elif problem := refusal(self.spec, call):
+                replies[call["id"]] = _malformed(error_reply(call, problem), forbidden=self._forbidden(call["name"]))
+            elif concern := untrusted_arguments(self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy):  # type: ignore[arg-type]
+                if concern.action == "refuse":
+                    replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {concern.reason}"), "refused")
+                else:
+                    reasons[call["id"]] = concern.reason
+                    runnable.append(dict(call))
+            else:
+                runnable.append(dict(call))
+        return replies, runnable, reasons
+
+    def _ask(self, subtask: str, runnable: list[dict], reasons: dict[str, str], replies: dict[str, ToolMessage]) -> set[str]:
+        """Ask a person about each call that needs it (an interrupt each); the ids of calls run with edited arguments."""
+        edited: set[str] = set()
+        for call in runnable:
+            if call["name"] not in self.spec.needs_approval and call["id"] not in reasons:
+                continue
+            decision = parse_decision(interrupt(approval_request(self.spec.name, subtask, call, reasons.get(call["id"]))))
+            if decision.action == "reject":
+                replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {REJECTED_BY_PERSON}"), "rejected")
+            elif decision.args is not None:
+                problem = invalid_arguments(self.spec.tool(call["name"]), decision.args)  # type: ignore[arg-type]
+                if problem:
+                    replies[call["id"]] = with_outcome(error_reply(call, f"invalid edited arguments for {call['name']}: {problem}"), "refused")
+                call["args"] = decision.args
+                edited.add(call["id"])
+        return edited
 
     def _after_malformed(self, state: AgentState, replies: Sequence[ToolMessage]) -> dict[str, Any]:
         """Count a turn whose calls the model got wrong; past `policy.max_repairs` such turns in a row, stop."""

@@ -39,6 +39,8 @@ class DataConfig:
     seed: int = 0
     val_rows: int = 20
     """Validation rows used during training (the first ones of the val split; 0: all)."""
+    mask_failed_calls: bool = True
+    """Train no loss on tool calls the tool refused (rows that show a retry teach the recovery, not the mistake)."""
 
 
 @dataclass(frozen=True)

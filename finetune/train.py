@@ -84,6 +84,45 @@ def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild:
     return DataFiles(train, val, hash_files(train, val), count_rows(train), count_rows(val))
 
 
+_ERROR_MARKERS = (" was not run: ", " failed: ")
+
+
+def failed_call(name: str, response: str) -> bool:
+    """True when a tool response reports that the call failed (the tool's own error text)."""
+    text = response.strip()
+    return text.startswith(f"{name}: ") or any(text.startswith(name) and marker in text for marker in _ERROR_MARKERS)
+
+
+def mask_failed_calls(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with `"loss": false` on every call that the tool refused, so only the corrected call is
+    learnt (the turns after the error still are)."""
+    messages = [dict(m) for m in row["messages"]]
+    pending: list[dict[str, Any]] = []
+    for message in messages:
+        if message["role"] == "tool_call":
+            pending.append(message)
+        elif message["role"] == "tool_response" and pending:
+            call = pending.pop(0)
+            name = json.loads(call["content"]).get("name", "")
+            if failed_call(name, message["content"]):
+                call["loss"] = False
+    return {**row, "messages": messages}
+
+
+def training_file(data: DataFiles, out_dir: Path, mask_failed: bool) -> DataFiles:
+    """The training rows as ms-swift reads them: failed calls masked out of the loss when `mask_failed`."""
+    if not mask_failed:
+        return data
+    rows = [json.loads(line) for line in data.train.read_text(encoding="utf-8").splitlines() if line.strip()]
+    masked = [mask_failed_calls(row) for row in rows]
+    if masked == rows:
+        return data
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train = out_dir / "train.jsonl"
+    train.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in masked), encoding="utf-8")
+    return DataFiles(train, data.val, data.data_hash, data.train_rows, data.val_rows)
+
+
 def validation_subset(data: DataFiles, out_dir: Path, rows: int) -> DataFiles:
     """The same data with only the first `rows` validation rows (validation is slow on a CPU)."""
     if rows <= 0 or data.val_rows <= rows:
@@ -276,6 +315,7 @@ def finetune(
     run_dir = Path(settings.finetune.runs_dir) / f"{agent}-{method}-{stamp}"
     init_adapter = None
     data = validation_subset(sft_data, run_dir / "data", config.data.val_rows)
+    data = training_file(data, run_dir / "data", config.data.mask_failed_calls)
     if method != "sft":
         from agentgraph.finetune.preferences import preference_files
 

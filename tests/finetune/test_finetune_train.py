@@ -1,0 +1,62 @@
+"""Training-side data handling: refused calls carry no loss, the validation subset, dataset sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agentgraph.finetune.train import DataFiles, failed_call, mask_failed_calls, training_file, validation_subset
+
+
+def call(name: str, **args: str) -> dict:
+    return {"role": "tool_call", "content": json.dumps({"name": name, "arguments": args})}
+
+
+RETRY = {
+    "messages": [
+        {"role": "user", "content": "What is 8x = 320?"},
+        call("calculator", expression="8*x=320"),
+        {"role": "tool_response", "content": "calculator: '8*x=320' has unknowns (x); use solve for equations"},
+        call("solve", equations="8*x=320"),
+        {"role": "tool_response", "content": "x: 40"},
+        {"role": "assistant", "content": "The answer is x: 40."},
+    ]
+}
+
+
+def test_failed_calls() -> None:
+    assert failed_call("calculator", "calculator: not a mathematical expression: '$1'")
+    assert failed_call("search", "search was not run: rejected by a person")
+    assert failed_call("search", "search failed: TimeoutError: slow")
+    assert not failed_call("calculator", "5535")
+    assert not failed_call("search", "[notes.md] the calculator: was not run here")
+
+
+def test_refused_call_is_masked_and_the_rest_kept() -> None:
+    masked = mask_failed_calls(RETRY)
+    assert [m.get("loss") for m in masked["messages"]] == [None, False, None, None, None, None]
+    assert "loss" not in RETRY["messages"][1]  # the input row is not changed
+
+
+def test_training_file_is_rewritten_only_when_something_is_masked(tmp_path: Path) -> None:
+    plain = {"messages": [{"role": "user", "content": "q"}, call("calculator", expression="1+1"),
+                          {"role": "tool_response", "content": "2"}, {"role": "assistant", "content": "The answer is 2."}]}
+    train = tmp_path / "train.jsonl"
+    train.write_text(json.dumps(plain) + "\n")
+    data = DataFiles(train, tmp_path / "val.jsonl", "h", 1, 0)
+    assert training_file(data, tmp_path / "run", True) is data
+    train.write_text(json.dumps(plain) + "\n" + json.dumps(RETRY) + "\n")
+    out = training_file(DataFiles(train, tmp_path / "val.jsonl", "h", 2, 0), tmp_path / "run", True)
+    rows = [json.loads(line) for line in out.train.read_text().splitlines()]
+    assert out.train != train and out.data_hash == "h" and rows[0] == plain and rows[1]["messages"][1]["loss"] is False
+    assert training_file(data, tmp_path / "other", False) is data
+
+
+def test_validation_subset_keeps_the_first_rows(tmp_path: Path) -> None:
+    val = tmp_path / "val.jsonl"
+    val.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(10)))
+    data = DataFiles(tmp_path / "train.jsonl", val, "h", 5, 10)
+    small = validation_subset(data, tmp_path / "run", 4)
+    assert small.val_rows == 4 and [json.loads(x)["i"] for x in small.val.read_text().splitlines()] == [0, 1, 2, 3]
+    assert validation_subset(data, tmp_path / "run", 0) is data
+    assert validation_subset(data, tmp_path / "run", 20) is data

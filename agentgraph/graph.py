@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -45,7 +46,8 @@ def build_graph(
     `model_factory` gives the chat model for a served name (default: the configured vLLM server);
     `run_last` names the agents that run after the others, each with how it receives their facts
     (default: `writing` with `writing_request`); `cite` finds the sources an answer cites
-    (default: the retrieval agent's `[source: ...]` format).
+    (default: the retrieval agent's `[source: ...]` format). With a `checkpointer`, checkpoints are
+    written synchronously (durability "sync"), so that side effects never outrun the state that records them.
     """
     settings = settings or get_settings()
     agents = list(agents) if agents is not None else _default_agents()
@@ -74,7 +76,12 @@ def build_graph(
     builder.add_conditional_edges(SUPERVISOR, supervisor.next_step, targets)
     builder.add_conditional_edges(JOIN, supervisor.next_step, targets)
     builder.set_finish_point(FINISH)
-    return builder.compile(checkpointer=checkpointer, store=store, name="agentgraph")
+    compiled = builder.compile(checkpointer=checkpointer, store=store, name="agentgraph")
+    if checkpointer is None:  # LangGraph's "sync" durability needs a saver (one given at run time gets "async")
+        return compiled
+    # Each step's checkpoint is written before the next step starts: a tool never acts on a model turn
+    # that a crash could still lose (and that would then be asked again, with new tool call ids).
+    return compiled.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
 
 
 def _check_names(agents: Sequence[AgentSpec]) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -43,17 +44,37 @@ GRAPH = f"{HERE / 'safety_durable_graph.py'}:build"
 AGENTGRAPH = Path(sys.executable).parent / "agentgraph"
 
 
-def finish_thread(url: str, tag: str) -> None:
-    """Start the trial's run, or resume it where it stopped; a thread that never got a checkpoint starts over."""
+def finish_thread(url: str, tag: str, marks: Path) -> None:
+    """Start the trial's run, or resume it where it stopped; a thread that never got a checkpoint starts over.
+
+    Leaves marks for the parent: `.started` once this worker has written a checkpoint (kill delays count
+    from there, whatever the start-up and lock waits took), `.resumed` when it continues an unfinished
+    thread, `.took` with the seconds from its first checkpoint to the end of the run.
+    """
     with SQLAlchemySaver.from_conn_string(url) as saver:
         graph = trial_graph.build(saver, settings=Settings(database_url=url))
         try:
             status = thread_status(current_state(graph, tag))
+            payload = None
         except ThreadError:
-            graph.invoke({"messages": [HumanMessage(trial_graph.question(tag))]}, thread_config(tag))
+            status, payload = "new", {"messages": [HumanMessage(trial_graph.question(tag))]}
+        if status == "done":
             return
-        if status != "done":
-            graph.invoke(None, thread_config(tag))
+        if status == "unfinished":
+            marks.with_suffix(".resumed").touch()
+        first_checkpoint: list[float] = []
+        put = saver.put
+
+        def put_and_mark(*args: Any, **kwargs: Any) -> Any:
+            written = put(*args, **kwargs)
+            if not first_checkpoint:
+                first_checkpoint.append(time.monotonic())
+                marks.with_suffix(".started").touch()
+            return written
+
+        saver.put = put_and_mark  # type: ignore[method-assign]
+        graph.invoke(payload, thread_config(tag))
+        marks.with_suffix(".took").write_text(str(time.monotonic() - first_checkpoint[0]))
 
 
 def fork(work: Callable[[], None], errors: Path) -> int:
@@ -74,39 +95,63 @@ def fork(work: Callable[[], None], errors: Path) -> int:
 class Trial:
     tag: str
     kills: list[float]
-    """Delays after which the successive workers are killed."""
+    """Delays after which the successive workers are killed, counted from their first checkpoint."""
     finish: bool = True
     """Whether a last worker, not killed, runs after them."""
     workers: int = 0
     failures: list[str] = field(default_factory=list)
 
+    def marks(self, folder: Path, worker: int) -> Path:
+        """Where worker number `worker` of this trial leaves its marks (`finish_thread`)."""
+        return folder / f"{self.tag}-{worker}.mark"
 
-def run_trials(url: str, trials: list[Trial], errors_dir: Path) -> None:
+    def resumed(self, folder: Path) -> bool:
+        """Whether one of its workers continued an unfinished thread."""
+        return any(self.marks(folder, n).with_suffix(".resumed").exists() for n in range(self.workers))
+
+
+@dataclass
+class _Running:
+    trial: Trial
+    delay: float | None
+    marks: Path
+    kill_at: float | None = None
+
+
+def run_trials(url: str, trials: list[Trial], folder: Path) -> None:
     """Run the trials several at a time, each worker after the previous one of its trial has exited."""
-    queue, running = list(trials), {}  # pid -> (trial, kill at, error file)
+    queue, running = list(trials), {}  # pid -> _Running
     at_once = AT_ONCE[url.split(":", 1)[0]]
-    while queue or running:
-        while queue and len(running) < at_once:
-            trial = queue.pop(0)
-            delay = trial.kills[trial.workers] if trial.workers < len(trial.kills) else None
-            errors = errors_dir / f"{trial.tag}-{trial.workers}.err"
-            pid = fork(lambda: finish_thread(url, trial.tag), errors)
-            trial.workers += 1
-            running[pid] = (trial, None if delay is None else time.monotonic() + delay, errors)
-        now = time.monotonic()
-        for pid, (_, kill_at, _) in list(running.items()):
-            if kill_at is not None and now >= kill_at:
-                os.kill(pid, signal.SIGKILL)
-                running[pid] = (running[pid][0], None, running[pid][2])
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if not pid:
-            time.sleep(0.002)
-            continue
-        trial, _, errors = running.pop(pid)
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
-            trial.failures.append(errors.read_text())
-        elif trial.workers < len(trial.kills) or (trial.finish and trial.workers == len(trial.kills)):
-            queue.append(trial)
+    try:
+        while queue or running:
+            while queue and len(running) < at_once:
+                trial = queue.pop(0)
+                marks = trial.marks(folder, trial.workers)
+                delay = trial.kills[trial.workers] if trial.workers < len(trial.kills) else None
+                pid = fork(lambda: finish_thread(url, trial.tag, marks), marks.with_suffix(".err"))
+                trial.workers += 1
+                running[pid] = _Running(trial, delay, marks)
+            now = time.monotonic()
+            for pid, worker in running.items():
+                if worker.delay is not None and worker.kill_at is None and worker.marks.with_suffix(".started").exists():
+                    worker.kill_at = now + worker.delay
+                if worker.kill_at is not None and now >= worker.kill_at:
+                    os.kill(pid, signal.SIGKILL)
+                    worker.delay = worker.kill_at = None
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if not pid:
+                time.sleep(0.002)
+                continue
+            worker = running.pop(pid)
+            trial = worker.trial
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
+                trial.failures.append(worker.marks.with_suffix(".err").read_text())
+            elif trial.workers < len(trial.kills) or (trial.finish and trial.workers == len(trial.kills)):
+                queue.append(trial)
+    finally:
+        for pid in running:  # only when the loop itself failed
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 def check_trial(url: str, tag: str, ledger: trial_graph.Ledger, graph: CompiledStateGraph) -> None:
@@ -136,11 +181,13 @@ def trial_graph_on(url: str) -> Iterator[CompiledStateGraph]:
         yield trial_graph.build(saver, settings=Settings(database_url=url))
 
 
-def calibrate(url: str, errors_dir: Path) -> float:
-    """How long one whole run takes in a forked worker here, now."""
-    started = time.monotonic()
-    run_trials(url, [Trial(f"calibration-{os.urandom(4).hex()}", [])], errors_dir)
-    return time.monotonic() - started
+def calibrate(url: str, folder: Path) -> float:
+    """How long a run lasts after its first checkpoint in a forked worker here, now, with as many running
+    at once as in the trials."""
+    at_once = AT_ONCE[url.split(":", 1)[0]]
+    runs = [Trial(f"calibration-{os.urandom(4).hex()}", [], finish=False) for _ in range(at_once)]
+    run_trials(url, runs, folder)
+    return max(float(run.marks(folder, 0).with_suffix(".took").read_text()) for run in runs)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -157,7 +204,7 @@ def backend(request, tmp_path: Path) -> str:
 def test_killed_workers_are_finished_by_other_processes(backend, tmp_path):
     url, rng = backend, random.Random(os.environ.get("DURABILITY_SEED", "agentgraph"))
     run_id = os.urandom(4).hex()
-    span = calibrate(url, tmp_path) * 1.5
+    span = calibrate(url, tmp_path)
     trials = [
         Trial(f"t{run_id}-{i}", [rng.uniform(0, span)] + ([rng.uniform(0, span)] if rng.random() < 0.3 else []))
         for i in range(TRIALS)
@@ -165,6 +212,8 @@ def test_killed_workers_are_finished_by_other_processes(backend, tmp_path):
     run_trials(url, trials, tmp_path)
 
     assert [t.failures for t in trials if t.failures] == []
+    resumed = [t for t in trials if t.resumed(tmp_path)]
+    assert len(resumed) >= len(trials) // 3, len(resumed)  # most kills land inside a run, not before or after it
     ledger = trial_graph.ledger()
     with trial_graph_on(url) as graph:
         for trial in trials:
@@ -208,11 +257,11 @@ def test_a_worker_killed_between_the_effect_and_its_record(settings, tmp_path, m
 
     def first_worker() -> None:
         tool_policy.run_tool = run_then_die
-        finish_thread(url, tag)
+        finish_thread(url, tag, tmp_path / "first.mark")
 
     pid = fork(first_worker, tmp_path / "first.err")
     assert os.waitpid(pid, 0)[1] == signal.SIGKILL
-    pid = fork(lambda: finish_thread(url, tag), tmp_path / "second.err")
+    pid = fork(lambda: finish_thread(url, tag, tmp_path / "second.mark"), tmp_path / "second.err")
     assert os.waitpid(pid, 0)[1] == 0, (tmp_path / "second.err").read_text() if (tmp_path / "second.err").exists() else ""
 
     ledger = trial_graph.ledger()
@@ -246,11 +295,11 @@ def test_a_worker_killed_after_the_record_replays_it(settings, tmp_path, monkeyp
 
     def first_worker() -> None:
         idempotency.ToolResults.record = record_then_die
-        finish_thread(url, tag)
+        finish_thread(url, tag, tmp_path / "first.mark")
 
     pid = fork(first_worker, tmp_path / "first.err")
     assert os.waitpid(pid, 0)[1] == signal.SIGKILL
-    pid = fork(lambda: finish_thread(url, tag), tmp_path / "second.err")
+    pid = fork(lambda: finish_thread(url, tag, tmp_path / "second.mark"), tmp_path / "second.err")
     assert os.waitpid(pid, 0)[1] == 0
 
     ledger = trial_graph.ledger()

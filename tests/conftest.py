@@ -7,15 +7,38 @@ port the first time a test asks for it and stopped at the end of the session.
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from agentgraph.serving.prepare import PreparedModel, prepare_model
 from agentgraph.serving.profile import get_profile
 from agentgraph.serving.server import ServerInfo, stop_server
 from agentgraph.settings import Settings
+
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+"""The PostgreSQL server every development machine and CI run provide (trust auth, no pgvector)."""
+
+
+def _postgres_admin(sql: str) -> None:
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@contextmanager
+def throwaway_postgres_database(prefix: str = "agentgraph_test") -> Iterator[str]:
+    """The URL of a new, empty database on the PostgreSQL server, dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

@@ -6,23 +6,14 @@ The PostgreSQL database is created on the server every development machine and C
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
 from agentgraph.checkpoint.schema import TABLES
 from agentgraph.db import make_engine, upgrade
-
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-def _admin(sql: str) -> None:
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
+from tests.conftest import throwaway_postgres_database
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -33,25 +24,16 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    name = f"agentgraph_test_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"{POSTGRES_SERVER}/{name}"
+    with throwaway_postgres_database() as url:
         upgrade(url)
         yield url
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def blank_postgres_url() -> Iterator[str]:
     """The URL of an empty database (no schema) on the PostgreSQL server."""
-    name = f"agentgraph_test_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES_SERVER}/{name}"
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres_database() as url:
+        yield url
 
 
 BACKENDS = [

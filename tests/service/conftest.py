@@ -7,42 +7,30 @@ import importlib.util
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import psycopg
 import pytest
 
 from agentgraph.db import upgrade
 from agentgraph.service import GraphBuilder
 from agentgraph.serving.client import HEALTH
 from agentgraph.settings import Settings
+from tests.conftest import throwaway_postgres_database
 from tests.model_server import FakeModelServer, free_port
 
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "workers.py"
-
-
-def _admin(sql: str) -> None:
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A migrated database of its own on the PostgreSQL server, dropped after the session."""
-    name = f"agentgraph_service_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"{POSTGRES_SERVER}/{name}"
+    with throwaway_postgres_database("agentgraph_service") as url:
         upgrade(url)
         yield url
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(autouse=True)

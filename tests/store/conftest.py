@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -22,9 +21,8 @@ from sqlalchemy.engine import make_url
 from agentgraph.db import make_engine, upgrade
 from agentgraph.embeddings import OfflineEmbeddings
 from agentgraph.store import AsyncSQLAlchemyStore, SQLAlchemyStore
+from tests.conftest import throwaway_postgres_database
 
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
-"""The PostgreSQL server every development machine and CI run provide (trust auth, no pgvector)."""
 
 TEXT_INDEX = {"dims": 384, "embed": OfflineEmbeddings(), "fields": ["text"]}
 
@@ -56,12 +54,8 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_db() -> Iterator[str]:
-    name = f"agentgraph_store_test_{uuid.uuid4().hex[:12]}"
-    _create_database(f"{POSTGRES_SERVER}/postgres", name)
-    try:
-        yield _migrated(f"{POSTGRES_SERVER}/{name}")
-    finally:
-        _drop_database(f"{POSTGRES_SERVER}/postgres", name)
+    with throwaway_postgres_database("agentgraph_store_test") as url:
+        yield _migrated(url)
 
 
 @pytest.fixture(scope="session")

@@ -368,6 +368,16 @@ class _CorpusSearch:
         return self.searcher.search(query, self.top_k)
 
 
+def _scored(run: Callable[[dict, Invoke], CaseResult], row: dict, invoke: Invoke, metrics: Sequence[str]) -> CaseResult:
+    """One row's result; a request that fails (e.g. times out) scores zero and keeps its error."""
+    try:
+        return run(row, invoke)
+    except AgentgraphError as exc:
+        return CaseResult(dict.fromkeys(metrics, False), {"error": str(exc)})
+    except Exception as exc:  # the OpenAI client raises its own error types
+        return CaseResult(dict.fromkeys(metrics, False), {"error": f"{type(exc).__name__}: {exc}"})
+
+
 def evaluate_agent(
     agent: str,
     settings: Settings,
@@ -397,13 +407,16 @@ def evaluate_agent(
         invoke = factory(agent if side == "adapter" else BASE_MODEL_NAME)
         results: list[CaseResult | None] = [None] * len(rows)
         with ThreadPoolExecutor(max_workers=settings.finetune.eval_concurrency) as pool:
-            futures = {pool.submit(run, row, invoke): i for i, row in enumerate(rows)}
+            futures = {pool.submit(_scored, run, row, invoke, AGENT_METRICS[agent]): i for i, row in enumerate(rows)}
             for done, future in enumerate(as_completed(futures), start=1):
                 results[futures[future]] = future.result()
                 if on_progress is not None:
                     on_progress(f"{agent} {side}", done, len(rows))
         finished = [r for r in results if r is not None]
         summary[side] = {m: round(sum(r.scores[m] for r in finished) / len(finished), 4) for m in AGENT_METRICS[agent]}
+        errors = sum(1 for r in finished if "error" in r.detail)
+        if errors and on_progress is not None:
+            on_progress(f"{agent} {side}: {errors} request(s) failed and scored 0", len(rows), len(rows))
         details[side] = finished
     return summary, details
 

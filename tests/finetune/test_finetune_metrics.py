@@ -224,3 +224,27 @@ def test_router_case_expects_every_handoff_of_the_reference() -> None:
 
 def test_prompt_is_what_the_agent_sees() -> None:
     assert prompt_of([SystemMessage("s"), HumanMessage("q"), AIMessage("a")]) == [SystemMessage("s"), HumanMessage("q")]
+
+
+def test_a_failed_request_scores_zero_and_the_rest_still_count(tmp_path) -> None:  # noqa: ANN001
+    from agentgraph.finetune.evaluate import evaluate_agent
+    from agentgraph.settings import Settings
+
+    data = tmp_path / "math"
+    data.mkdir()
+    rows = [MATH_ROW, {**MATH_ROW, "messages": [*MATH_ROW["messages"][:1], {"role": "user", "content": "boom"}, *MATH_ROW["messages"][2:]]}]
+    (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def factory(name: str):  # noqa: ANN202
+        def invoke(messages: list, tools: list) -> AIMessage:
+            if messages[1].content == "boom":
+                raise TimeoutError("no reply")
+            if isinstance(messages[-1], HumanMessage):
+                return reply(call("calculator", expression="123*45"))
+            return AIMessage(f"The answer is {messages[-1].content}.")
+        return invoke
+
+    settings = Settings(finetune={"data_dir": tmp_path})
+    summary, details = evaluate_agent("math", settings, models=("adapter",), invoke_factory=factory)
+    assert summary == {"adapter": {"tool_call_exact": 0.5, "answer_correct": 0.5}}
+    assert "TimeoutError" in details["adapter"][1].detail["error"]

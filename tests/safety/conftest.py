@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -33,8 +34,14 @@ def saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A migrated, throw-away PostgreSQL database for the session."""
+    """A migrated, throw-away PostgreSQL database for the session.
+
+    Commits do not wait for the server's disk (`synchronous_commit = off`): the tests kill clients, never the
+    server, and a killed client loses nothing the server acknowledged either way.
+    """
     with throwaway_postgres_database("agentgraph_safety") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET synchronous_commit = off")
         upgrade(url)
         yield url
 

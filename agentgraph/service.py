@@ -391,10 +391,10 @@ class ThreadService:
         question = request.question.strip()
         if not question:
             raise InvalidRequestError("the question is empty")
-        limit = self.settings.service.max_question_chars
+        limit = self.settings.policy.max_question_chars
         if len(question) > limit:
             raise InvalidRequestError(
-                f"the question has {len(question)} characters; the limit is {limit} (service.max_question_chars)"
+                f"the question has {len(question)} characters; the limit is {limit} (policy.max_question_chars)"
             )
         if request.resume is not None:
             raise InvalidRequestError("give either a question or a resume decision, not both")

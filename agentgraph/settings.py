@@ -122,7 +122,6 @@ class ServiceSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Interface the service listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the service listens on.")
     workers: int = Field(default=1, ge=1, description="Worker processes; more than one needs PostgreSQL.")
-    max_question_chars: int = Field(default=8000, ge=1, description="Longer questions are refused (HTTP 422).")
     max_concurrent_runs: int = Field(
         default=32, ge=1, description="Runs one worker process executes at once; further runs wait for a slot."
     )

@@ -51,11 +51,12 @@ def model_server() -> Iterator[FakeModelServer]:
 def make_settings(postgres_url: str) -> Callable[..., Settings]:
     """Service settings on the session's database and the given model server URLs."""
 
-    def make(*urls: str, **service: Any) -> Settings:
+    def make(*urls: str, policy: dict[str, Any] | None = None, **service: Any) -> Settings:
         return Settings(
             database_url=postgres_url,
             server={"urls": list(urls), "max_retries": 0, "request_timeout_s": 30.0},
             service=service,
+            policy=policy or {},
         )
 
     return make

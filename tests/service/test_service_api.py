@@ -70,7 +70,7 @@ def test_a_thread_is_created_asked_and_read_back(model_server, make_settings):
 
 
 def test_invalid_requests_get_clear_errors(model_server, make_settings):
-    with running_service(make_settings(model_server.url, max_question_chars=40)) as base, httpx.Client(timeout=60) as client:
+    with running_service(make_settings(model_server.url, policy={"max_question_chars": 40})) as base, httpx.Client(timeout=60) as client:
         for response in (
             ask(client, base, "no-such-thread", "Hello?"),
             client.get(f"{base}/threads/no-such-thread/state"),

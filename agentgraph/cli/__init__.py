@@ -21,13 +21,7 @@ app = typer.Typer(
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"agentgraph.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"agentgraph.cli.{name}":
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(f"agentgraph.cli.{name}").register(app)
 
 
 _register_all()

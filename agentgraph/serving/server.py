@@ -93,7 +93,7 @@ def start_server(
     except BaseException:
         _terminate(process.pid)
         raise
-    (state_dir / STATE_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
+    _record(settings, info)
     return info
 
 
@@ -104,8 +104,7 @@ def attach_server(settings: Settings, url: str, required: list[str]) -> ServerIn
     if missing:
         raise ServingError(f"the server at {url} does not serve {', '.join(missing)} (it serves {', '.join(models)})")
     info = ServerInfo(url=url, models=models)
-    Path(settings.server.state_dir).mkdir(parents=True, exist_ok=True)
-    (Path(settings.server.state_dir) / STATE_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
+    _record(settings, info)
     return info
 
 
@@ -136,6 +135,12 @@ def stop_server(settings: Settings) -> ServerInfo | None:
         _terminate(info.pid)
     state_file.unlink(missing_ok=True)
     return info
+
+
+def _record(settings: Settings, info: ServerInfo) -> None:
+    state_dir = Path(settings.server.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / STATE_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
 
 
 def log_tail(path: str | Path | None, lines: int = 25) -> str:

@@ -16,7 +16,6 @@ _BINARY: dict[type[ast.operator], Callable[[sympy.Expr, sympy.Expr], sympy.Expr]
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
-    ast.BitXor: operator.pow,  # "2^3" is read as a power, as people write it
     ast.FloorDiv: lambda a, b: sympy.floor(a / b),
 }
 _UNARY: dict[type[ast.unaryop], Callable[[sympy.Expr], sympy.Expr]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
@@ -115,7 +114,7 @@ def _normalise(text: str) -> str:
         raise MathInputError("empty expression")
     if len(text) > MAX_LENGTH:
         raise MathInputError(f"expression longer than {MAX_LENGTH} characters")
-    replacements = {"×": "*", "·": "*", "÷": "/", "−": "-", "²": "**2", "³": "**3", ",": ""}
+    replacements = {"^": "**", "×": "*", "·": "*", "÷": "/", "−": "-", "²": "**2", "³": "**3", ",": ""}
     for old, new in replacements.items():
         text = text.replace(old, new)
     text = text.strip().rstrip("=?").strip()
@@ -138,7 +137,7 @@ def _convert(node: ast.AST, source: str, symbols: bool) -> sympy.Expr:
         left, right = _convert(node.left, source, symbols), _convert(node.right, source, symbols)
         if isinstance(node.op, (ast.Div, ast.FloorDiv)) and right == 0:
             raise MathInputError(f"division by zero in {source!r}")
-        if isinstance(node.op, (ast.Pow, ast.BitXor)) and right.is_number and abs(right) > 10_000:
+        if isinstance(node.op, ast.Pow) and right.is_number and abs(right) > 10_000:
             raise MathInputError(f"exponent too large in {source!r}")
         return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:

@@ -52,6 +52,11 @@ class ServerSettings(BaseModel):
     max_lora_rank: int = 8
     max_model_len: int = 2048
     kv_cache_gib: int = 2
+    runtime_adapters: bool = Field(
+        default=False,
+        description="Let the started server load and unload adapters while it runs "
+        "(vLLM's /v1/load_lora_adapter; sets VLLM_ALLOW_RUNTIME_LORA_UPDATING).",
+    )
     extra_args: list[str] = Field(default_factory=list, description="Extra vLLM command-line arguments.")
     state_dir: Path = Field(
         default=PROJECT_ROOT / ".agentgraph" / "server",

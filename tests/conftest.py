@@ -57,9 +57,10 @@ def prepared_model() -> PreparedModel:
 
 @pytest.fixture(scope="session")
 def server_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of the session's own vLLM server: a free port, state kept in a temporary folder."""
+    """Settings of the session's own vLLM server: a free port, state kept in a temporary folder,
+    adapters loadable at run time (the fine-tuning notebook serves the adapter it trains)."""
     state_dir: Path = tmp_path_factory.mktemp("vllm-server")
-    return Settings(server={"port": free_port(), "state_dir": state_dir})
+    return Settings(server={"port": free_port(), "state_dir": state_dir, "runtime_adapters": True})
 
 
 @pytest.fixture(scope="session")

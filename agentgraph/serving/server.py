@@ -82,6 +82,8 @@ def start_server(
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
     env = {**os.environ, "VLLM_PLUGINS": "none", "VLLM_CPU_KVCACHE_SPACE": str(settings.server.kv_cache_gib)}
+    if settings.server.runtime_adapters:
+        env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             vllm_command(settings, profile, model, adapters, port),

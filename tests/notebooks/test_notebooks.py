@@ -35,13 +35,19 @@ def kernel_env(vllm_server: ServerInfo, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def execute(name: str, env: dict[str, str]) -> NotebookNode:
-    """The notebook after running every cell in `notebooks/` (an error in a cell fails with its traceback)."""
+def execute(name: str, env: dict[str, str], keep: Path) -> NotebookNode:
+    """The notebook after running every cell in `notebooks/` (an error in a cell fails with its traceback).
+
+    The executed notebook, with its outputs so far, is written to `keep` for reading after the test.
+    """
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = NotebookClient(
         notebook, kernel_name="python3", timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(NOTEBOOKS)}}
     )
-    client.execute(env=env)
+    try:
+        client.execute(env=env)
+    finally:
+        nbformat.write(notebook, keep / name)
     return notebook
 
 
@@ -69,8 +75,8 @@ def numbers(text: str) -> list[str]:
     return [token.replace(",", "") for token in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
 
 
-def test_quickstart(kernel_env):
-    notebook = execute("01_quickstart.ipynb", kernel_env)
+def test_quickstart(kernel_env, tmp_path):
+    notebook = execute("01_quickstart.ipynb", kernel_env, tmp_path)
 
     ingest = output(notebook, "ingest")
     assert "3 files" in ingest and "failed: {}" in ingest, ingest
@@ -89,8 +95,8 @@ def test_quickstart(kernel_env):
     assert " fork " in branch_history and "forked from:" in branch_history, branch_history
 
 
-def test_custom_agent(kernel_env):
-    notebook = execute("02_custom_agent.ipynb", kernel_env)
+def test_custom_agent(kernel_env, tmp_path):
+    notebook = execute("02_custom_agent.ipynb", kernel_env, tmp_path)
 
     tool = output(notebook, "tool")
     assert "5 mi = 8.04672 km" in tool and "100 C = 212 F" in tool, tool
@@ -107,7 +113,7 @@ def test_custom_agent(kernel_env):
 
 
 def loads_adapters_at_run_time(url: str) -> bool:
-    """Whether the server has vLLM's runtime adapter endpoint (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)."""
+    """Whether the server has vLLM's runtime adapter endpoint (settings: server.runtime_adapters)."""
     request = urllib.request.Request(
         f"{url.rstrip('/')}/load_lora_adapter", data=b"{}", method="POST", headers={"Content-Type": "application/json"}
     )
@@ -118,12 +124,12 @@ def loads_adapters_at_run_time(url: str) -> bool:
         return exc.code != 404
 
 
-def test_finetune(kernel_env, vllm_server):
+def test_finetune(kernel_env, vllm_server, tmp_path):
     assert loads_adapters_at_run_time(vllm_server.url), (
-        "the session's vLLM server cannot load adapters at run time: start the test session with "
-        "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True in its environment (the server inherits it)"
+        "the session's vLLM server cannot load adapters at run time: it must be started with "
+        "server.runtime_adapters = true"
     )
-    notebook = execute("03_finetune.ipynb", kernel_env)
+    notebook = execute("03_finetune.ipynb", kernel_env, tmp_path)
 
     assert "n_train=24" in output(notebook, "config")
     assert "'train': 24" in output(notebook, "dataset")

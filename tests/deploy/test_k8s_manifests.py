@@ -178,3 +178,21 @@ def test_references_between_manifests_resolve(resources):
             assert port["targetPort"] in ports
     statefulset = find(resources, "StatefulSet", "postgres")
     assert statefulset["spec"]["volumeClaimTemplates"] and statefulset["spec"]["serviceName"] == "postgres"
+
+
+def test_the_agentgraph_image_is_the_one_the_dockerfile_builds():
+    dockerfile = MANIFESTS.parent / "Dockerfile"
+    text = dockerfile.read_text()
+    tag = next(line.split(" -t ", 1)[1].split()[0] for line in text.splitlines() if "docker build" in line)
+    images = {
+        c["image"]
+        for resource in load(MANIFESTS)
+        if resource["kind"] in WORKLOADS
+        for c in pod_spec(resource).get("initContainers", []) + pod_spec(resource)["containers"]
+        if c["image"].startswith("agentgraph:")
+    }
+    assert images == {tag}, f"manifests use {images}, deploy/Dockerfile builds {tag}"
+    root = MANIFESTS.parents[1]
+    copied = [part for line in text.splitlines() if line.startswith("COPY ") for part in line.split()[1:-1]]
+    assert copied and all((root / path).exists() for path in copied), [p for p in copied if not (root / p).exists()]
+    assert "-c constraints.txt" in text and "vllm" not in text.split("RUN pip install", 1)[1].split("\n")[0]

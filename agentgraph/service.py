@@ -38,7 +38,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -54,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agentgraph.errors import AgentgraphError, ServingError, StorageError
 from agentgraph.settings import Settings, get_settings
-from agentgraph.threads import ThreadError, run_summary, thread_config, thread_status
+from agentgraph.threads import CheckpointInfo, ThreadError, run_summary, thread_config, thread_status
 
 logger = logging.getLogger("agentgraph.service")
 
@@ -154,20 +153,6 @@ class ThreadState(RunResult):
     created_at: str | None
     next: list[str]
     messages: list[Message]
-
-
-class CheckpointEntry(BaseModel):
-    """One checkpoint of GET /threads/{id}/history (as `agentgraph history --json`)."""
-
-    checkpoint_id: str
-    parent_id: str | None
-    step: int
-    source: str
-    written_by: list[str]
-    next: list[str]
-    created_at: str
-    answer: str = ""
-    plan: list[str] = Field(default_factory=list)
 
 
 # --- one run per thread ----------------------------------------------------------------------------------
@@ -368,14 +353,13 @@ class ThreadService:
             messages=messages,
         )
 
-    async def history(self, thread_id: str) -> list[CheckpointEntry]:
+    async def history(self, thread_id: str) -> list[CheckpointInfo]:
         """The thread's checkpoints, oldest first, with the nodes that wrote each."""
         from agentgraph.threads import history
 
         await self._existing(thread_id)
         # The helper is synchronous; the async saver serves it from a worker thread.
-        infos = await asyncio.to_thread(history, self.graph, thread_id)
-        return [CheckpointEntry(**asdict(info)) for info in infos]
+        return await asyncio.to_thread(history, self.graph, thread_id)
 
     async def health(self) -> dict[str, Any]:
         """This worker's process id; raises StorageError when the database does not answer."""
@@ -540,8 +524,8 @@ def create_app(settings: Settings | None = None, *, builder: GraphBuilder | None
         """The thread's latest state."""
         return await service_of(request).state(thread_id)
 
-    @app.get("/threads/{thread_id}/history", response_model=list[CheckpointEntry])
-    async def history(request: Request, thread_id: str) -> list[CheckpointEntry]:
+    @app.get("/threads/{thread_id}/history", response_model=list[CheckpointInfo])
+    async def history(request: Request, thread_id: str) -> list[CheckpointInfo]:
         """The thread's checkpoints, oldest first."""
         return await service_of(request).history(thread_id)
 

@@ -8,6 +8,10 @@ from pathlib import Path
 import typer
 
 
+TEST_ROWS = "test_rows"
+"""Key of eval.json beside the agents' figures: how many test rows each agent was scored on."""
+
+
 def eval_command(
     agent: str | None = typer.Argument(None, help="router, math, retrieval or writing (default: all four)."),
     as_json: bool = typer.Option(False, "--json", help="Print only the results as JSON."),
@@ -41,7 +45,10 @@ def eval_command(
             saved = Path(settings.registry_path).parent / name / "eval.json"
             if not saved.is_file():
                 raise typer.BadParameter(f"no saved results for {name} ({saved}); run `agentgraph eval {name}` first")
-            results[name] = json.loads(saved.read_text())[name]
+            data = json.loads(saved.read_text())
+            results[name] = data[name]
+            if name in data.get(TEST_ROWS, {}):
+                counts[name] = data[TEST_ROWS][name]
         _write(results, counts, target, as_json, err)
         return
     ensure_server(settings, show_progress=not as_json)
@@ -68,7 +75,7 @@ def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, e
     from agentgraph.finetune.plots import plot_eval
 
     target.mkdir(parents=True, exist_ok=True)
-    (target / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
+    (target / "eval.json").write_text(json.dumps({**results, TEST_ROWS: counts}, indent=2) + "\n")
     table = markdown_table(results, counts)
     (target / "eval.md").write_text(f"# Adapter vs base on the held-out test split\n\n{table}")
     plot_eval(results, target / "eval.png")

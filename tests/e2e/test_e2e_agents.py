@@ -43,7 +43,6 @@ def test_question_about_ingested_documents_cites_the_right_file(cli: Cli):
     assert values["fallbacks"] == []
 
 
-@pytest.mark.xfail(reason="the writing adapter (40 training steps, format_ok 62.5% in adapters/writing/eval.md) does not always end its turn and then repeats its note; retrain it with its full config (agentgraph finetune writing)", strict=False)
 def test_computation_then_note_runs_math_then_writing(cli: Cli):
     question = "What is 17% of 2400? Then write a short note to the team with the result."
 

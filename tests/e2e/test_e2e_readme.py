@@ -22,7 +22,6 @@ def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.MULTILINE | re.DOTALL)
 
 
-@pytest.mark.xfail(reason="the writing adapter (40 training steps, format_ok 62.5% in adapters/writing/eval.md) does not always end its turn and then repeats its note; retrain it with its full config (agentgraph finetune writing)", strict=False)
 def test_readme_python_example_answers_its_question(vllm_server: ServerInfo, tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTGRAPH_SERVER__URLS", f'["{vllm_server.url}"]')
     monkeypatch.setenv("AGENTGRAPH_DATABASE_URL", f"sqlite:///{tmp_path / 'readme.db'}")

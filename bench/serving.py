@@ -33,6 +33,7 @@ from agentgraph.settings import PROJECT_ROOT, Settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 CONCURRENCY = (1, 4, 8)
+SWIFT_MAX_BATCH_SIZE = 1
 PROMPTS = [
     "Write a sentence about the sea.",
     "What is 17% of 2400?",
@@ -141,7 +142,9 @@ def main() -> None:
     print("swift deploy --infer_backend transformers", flush=True)
     port = free_port()
     log = scratch / "swift-deploy.log"
-    process = swift_deploy(model.path, adapters, port, max(CONCURRENCY), log)
+    # Batches that mix adapters fail in ms-swift 4.6's transformers engine ("Length of `adapter_names` should
+    # be the same as the number of inputs"), so it serves one request at a time.
+    process = swift_deploy(model.path, adapters, port, SWIFT_MAX_BATCH_SIZE, log)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         wait_models(url, process, log)
@@ -173,7 +176,9 @@ Measured in one run by `bench/serving.py` on {platform.machine()} with {os.cpu_c
 {args.rounds} waves of `concurrency` chat requests per level, {args.max_tokens} output tokens each
 (vLLM: fixed length with `ignore_eos`; swift deploy: up to that many, counted from `usage`),
 greedy, after one warm-up request. Multi-LoRA and swift traffic cycle over the adapters {', '.join(names)}.
-swift deploy runs with `--infer_backend transformers --max_batch_size 8`.
+swift deploy runs with `--infer_backend transformers --max_batch_size {SWIFT_MAX_BATCH_SIZE}`: with larger batches
+ms-swift 4.6 rejects batches that mix adapters ("Length of `adapter_names` should be the same as the
+number of inputs").
 
 | concurrency | base | multi-LoRA | swift transformers | multi-LoRA / base | multi-LoRA / swift |
 |---|---|---|---|---|---|

@@ -79,22 +79,14 @@ def _write_manifest(path: Path, profile: ModelProfile, source_sha256: str) -> Pr
 def prepare_model(settings: Settings, profile: ModelProfile, force: bool = False, verify: bool = False) -> PreparedModel:
     """Build the profile's base model folder unless an intact one is already there.
 
-    Processes preparing the same folder at once take turns (a lock file beside it): the first builds it,
-    the others find it ready.
+    Processes building the same folder at once take turns (a lock file beside it): the first builds it,
+    the others find it ready. A folder profile's model is used where it is, without a lock beside it.
     """
     from filelock import FileLock
 
     target = model_dir(settings, profile)
     if not force and (existing := read_manifest(target, verify=verify)) is not None:
         return existing
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(target.parent / f".{target.name}.lock"):
-        if not force and (existing := read_manifest(target, verify=verify)) is not None:
-            return existing
-        return _prepare_locked(target, profile)
-
-
-def _prepare_locked(target: Path, profile: ModelProfile) -> PreparedModel:
     if profile.source != "gguf-package":
         if (target / "config.json").is_file():
             return read_manifest(target) or _write_manifest(target, profile, source_sha256="")
@@ -102,7 +94,11 @@ def _prepare_locked(target: Path, profile: ModelProfile) -> PreparedModel:
             f"profile {profile.name!r} serves {profile.base_model} from a folder: download it there, "
             f"then set model.path in agentgraph.toml (looked in {target})"
         )
-    return _build_from_gguf(target, profile)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(target.parent / f".{target.name}.lock"):
+        if not force and (existing := read_manifest(target, verify=verify)) is not None:
+            return existing
+        return _build_from_gguf(target, profile)
 
 
 def _build_from_gguf(target: Path, profile: ModelProfile) -> PreparedModel:

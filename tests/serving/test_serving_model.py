@@ -48,7 +48,7 @@ def test_processes_preparing_at_once_build_the_model_once(tmp_path, monkeypatch)
         (target / "model.safetensors").write_bytes(b"weights")
         return prepare._write_manifest(target, profile, source_sha256="")
 
-    monkeypatch.setattr(prepare, "_prepare_locked", slow_build)
+    monkeypatch.setattr(prepare, "_build_from_gguf", slow_build)
     settings = Settings(model={"cache_dir": tmp_path})
     profile = get_profile(settings.model.profile)
     with ThreadPoolExecutor(2) as pool:

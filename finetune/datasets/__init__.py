@@ -108,8 +108,9 @@ def write_card(info: DatasetInfo, cards_dir: Path = CARDS_DIR, model_dir: Path |
     lines = [
         f"# Dataset card: {info.agent}",
         "",
-        f"Built with `build_dataset({info.agent!r}, out_dir, seed={info.seed})` from "
-        f"`finetune/datasets/{'math' if info.agent == 'math' else info.agent}.py`; data hash `{info.data_hash}`. "
+        f"Built with `build_dataset({info.agent!r}, out_dir, seed={info.seed}, n_train={info.counts['train']})` from "
+        f"`finetune/datasets/{info.agent}.py` (the seed and train count of `finetune/configs/{info.agent}.toml`); "
+        f"data hash `{info.data_hash}`. "
         "The rows are not committed: the same seed rebuilds the same bytes.",
         "",
         "## How it was made",
@@ -152,8 +153,12 @@ def write_card(info: DatasetInfo, cards_dir: Path = CARDS_DIR, model_dir: Path |
     return path
 
 
-def build_all(seed: int = 0, cards: bool = True) -> dict[str, DatasetInfo]:
-    """Build every agent's dataset into the configured data folder (`finetune.data_dir`), with cards."""
+def build_all(cards: bool = True) -> dict[str, DatasetInfo]:
+    """Build every agent's dataset into the configured data folder (`finetune.data_dir`), with cards.
+
+    Each agent's seed and train count come from its training config, so a card describes the rows its
+    adapter was trained on."""
+    from agentgraph.finetune.config import load_config
     from agentgraph.serving.prepare import model_dir
     from agentgraph.serving.profile import GEMMA3_270M_CPU
     from agentgraph.settings import get_settings
@@ -161,7 +166,10 @@ def build_all(seed: int = 0, cards: bool = True) -> dict[str, DatasetInfo]:
     settings = get_settings()
     infos = {}
     for agent in AGENTS:
-        infos[agent] = build_dataset(agent, Path(settings.finetune.data_dir) / agent, seed=seed)
+        data = load_config(agent, settings.finetune.configs_dir).data
+        infos[agent] = build_dataset(
+            agent, Path(settings.finetune.data_dir) / agent, seed=data.seed, n_train=data.n_train
+        )
         if cards:
             write_card(infos[agent], model_dir=model_dir(settings, GEMMA3_270M_CPU))
     return infos

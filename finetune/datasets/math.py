@@ -2,8 +2,8 @@
 `final_answer(result)`.
 
 Questions come from many phrasings (symbols and words, percentages, word problems about prices, speeds,
-areas and savings, linear and quadratic equations, systems) with numbers from 1 to 6 digits and
-decimals. Every item carries its value computed independently with fractions; the row is kept only when
+areas, savings, rates, unit changes and shares, linear and quadratic equations, systems) with numbers
+from 1 to 6 digits and decimals. Every item carries its value computed independently with fractions; the row is kept only when
 the real tool (through `agentgraph.mathexpr`) returns that value. A few rows show a call the tool
 refuses (its ToolException text is the tool response) followed by a corrected call. The item of a row is
 its final tool argument: no expression or equation appears in two splits.
@@ -376,6 +376,182 @@ def _word_problem(rng: random.Random, split: str) -> MathItem:
     return MathItem(question, "calculator", expression, expected, "word problem", held)
 
 
+def _everyday_problem(rng: random.Random, split: str) -> MathItem:
+    """Everyday word problems of more shapes: two-step totals, rates, unit changes, geometry, shares.
+
+    Each shape has several phrasings, so held-out phrasings test wording and held-out shapes test
+    whether the adapter reads an unseen problem into the right expression (brackets included).
+    """
+    name, item = rng.choice(FIRST_NAMES), rng.choice(ITEMS)
+    a, b = _money(rng, 20, 900), _money(rng, 1, 19)
+    n, m = rng.randint(2, 30), rng.randint(2, 30)
+    wage, hours = _money(rng, 8, 60), rng.randint(2, 60)
+    d1, d2, t1, t2 = rng.randint(10, 400), rng.randint(10, 400), _decimal(rng, 1, 6, 1), _decimal(rng, 1, 6, 1)
+    celsius, side = rng.randint(-30, 45), rng.randint(2, 40)
+    base, height = rng.randint(2, 90), rng.randint(2, 90)
+    old, new = rng.randint(20, 900), rng.randint(20, 900)
+    while new == old:
+        new = rng.randint(20, 900)
+    boys, girls = rng.randint(1, 40), rng.randint(1, 40)
+    per_day, days = rng.randint(5, 80), rng.randint(2, 40)
+    fee, monthly = rng.randint(10, 200), rng.randint(5, 120)
+    mps = rng.randint(2, 90)
+    grams, servings, wanted = rng.choice((150, 200, 250, 300, 400, 450, 500, 600)), rng.choice((2, 4, 6, 8)), rng.randint(1, 20)
+    x, y = _money(rng, 1, 40), _money(rng, 1, 40)
+    had, gave, got = rng.randint(30, 900), rng.randint(1, 29), rng.randint(1, 300)
+    rows, seats, taken = rng.randint(5, 40), rng.randint(2, 8), rng.randint(1, 30)
+    length, width, depth = rng.randint(2, 50), rng.randint(2, 25), _decimal(rng, 1, 4, 1)
+    shapes: list[tuple[tuple[str, ...], str, Fraction]] = [
+        (
+            (
+                f"{name} has ${a.text} and spends ${b.text}. How much is left?",
+                f"{name} had ${a.text} and paid ${b.text} for lunch. What remains?",
+                f"After spending ${b.text} out of ${a.text}, how much money does {name} still have?",
+            ),
+            f"{a.text}-{b.text}", a.value - b.value,
+        ),
+        (
+            (
+                f"{name} earns ${wage.text} an hour and works {hours} hours. What is the pay?",
+                f"At ${wage.text} per hour, how much does {name} make in {hours} hours?",
+                f"What are {hours} hours of work worth at ${wage.text} an hour?",
+            ),
+            f"{wage.text}*{hours}", wage.value * hours,
+        ),
+        (
+            (
+                f"A car drives {d1} km in {t1.text} hours and then {d2} km in {t2.text} hours. What is its average speed in km/h?",
+                f"{name} cycles {d1} km in {t1.text} h, rests, then rides {d2} km in {t2.text} h. Average speed over both legs?",
+                f"Two legs of a trip: {d1} km taking {t1.text} hours and {d2} km taking {t2.text} hours. What is the overall speed in km/h?",
+            ),
+            f"({d1}+{d2})/({t1.text}+{t2.text})", (d1 + d2) / (t1.value + t2.value),
+        ),
+        (
+            (
+                f"It is {celsius} °C. What is that in Fahrenheit?",
+                f"Convert {celsius} degrees Celsius to Fahrenheit.",
+                f"How many °F is {celsius} °C?",
+            ),
+            f"{celsius}*9/5+32", Fraction(celsius) * 9 / 5 + 32,
+        ),
+        (
+            (
+                f"A cube has sides of {side} cm. What is its volume in cubic cm?",
+                f"What is the volume of a cube with {side} cm edges?",
+                f"How many cubic centimetres does a {side} cm cube hold?",
+            ),
+            f"{side}**3", Fraction(side**3),
+        ),
+        (
+            (
+                f"A triangle has a base of {base} cm and a height of {height} cm. What is its area?",
+                f"Find the area of a triangle with base {base} m and height {height} m.",
+                f"What is the area of a triangular sail {base} ft wide at the base and {height} ft tall?",
+            ),
+            f"{base}*{height}/2", Fraction(base * height, 2),
+        ),
+        (
+            (
+                f"The price went from ${old} to ${new}. What is the percentage change?",
+                f"A value moved from {old} to {new}. By what percent did it change?",
+                f"Sales were {old} last month and {new} this month. What is the percent change?",
+            ),
+            f"({new}-{old})/{old}*100", Fraction(new - old, old) * 100,
+        ),
+        (
+            (
+                f"A class has {boys} boys and {girls} girls. What percentage are girls?",
+                f"There are {boys} cats and {girls} dogs at a shelter. What percent of the animals are dogs?",
+                f"A team has {boys} juniors and {girls} seniors. What share of the team are seniors, in percent?",
+            ),
+            f"{girls}/({boys}+{girls})*100", Fraction(girls, boys + girls) * 100,
+        ),
+        (
+            (
+                f"{name} reads {per_day} pages a day for {days} days. How many pages is that?",
+                f"{name} runs {per_day} km a week for {days} weeks. What is the total distance?",
+                f"A machine makes {per_day} parts an hour. How many parts does it make in {days} hours?",
+            ),
+            f"{per_day}*{days}", Fraction(per_day * days),
+        ),
+        (
+            (
+                f"A gym charges a ${fee} joining fee plus ${monthly} a month. What does it cost for {n} months?",
+                f"A phone plan is ${monthly} per month plus a one-off ${fee} fee. Total for {n} months?",
+                f"Renting a locker costs ${fee} up front and ${monthly} each month. How much for {n} months?",
+            ),
+            f"{fee}+{monthly}*{n}", Fraction(fee + monthly * n),
+        ),
+        (
+            (
+                f"What is {mps} m/s in km/h?",
+                f"Convert a speed of {mps} metres per second to kilometres per hour.",
+                f"A drone flies at {mps} m/s. How fast is that in km/h?",
+            ),
+            f"{mps}*3.6", mps * Fraction("3.6"),
+        ),
+        (
+            (
+                f"A recipe needs {grams} g of flour for {servings} servings. How much flour for {wanted} servings?",
+                f"{grams} g of rice feeds {servings} people. How many grams feed {wanted} people?",
+                f"For {servings} portions you need {grams} ml of milk. How much milk for {wanted} portions?",
+            ),
+            f"{grams}/{servings}*{wanted}", Fraction(grams, servings) * wanted,
+        ),
+        (
+            (
+                f"{name} buys {n} {item} at ${x.text} each and {m} more at ${y.text} each. What is the total?",
+                f"What do {n} items at ${x.text} and {m} items at ${y.text} cost altogether?",
+                f"An order has {n} {item} priced ${x.text} each plus {m} priced ${y.text} each. How much is it?",
+            ),
+            f"{n}*{x.text}+{m}*{y.text}", n * x.value + m * y.value,
+        ),
+        (
+            (
+                f"{name} had {had} stickers, gave away {gave} and then got {got} more. How many now?",
+                f"A shop had {had} {item}, sold {gave} and received {got}. How many are in stock?",
+                f"There were {had} people on a train; {gave} got off and {got} got on. How many are on board?",
+            ),
+            f"{had}-{gave}+{got}", Fraction(had - gave + got),
+        ),
+        (
+            (
+                f"A bus has {rows} rows of {seats} seats and {taken} seats are taken. How many are free?",
+                f"A hall has {rows} rows with {seats} chairs each; {taken} chairs are occupied. How many are empty?",
+                f"{rows} shelves hold {seats} boxes each, and {taken} boxes were removed. How many remain?",
+            ),
+            f"{rows}*{seats}-{taken}", Fraction(rows * seats - taken),
+        ),
+        (
+            (
+                f"A pool is {length} m long, {width} m wide and {depth.text} m deep. What is its volume in cubic metres?",
+                f"How much water fills a tank {length} m by {width} m by {depth.text} m?",
+                f"What is the volume of a box measuring {length} by {width} by {depth.text} metres?",
+            ),
+            f"{length}*{width}*{depth.text}", length * width * depth.value,
+        ),
+        (
+            (
+                f"What is the mean of {d1} and {d2}?",
+                f"What is the average of {d1} and {d2}?",
+                f"Find the midpoint between {d1} and {d2}.",
+            ),
+            f"({d1}+{d2})/2", Fraction(d1 + d2, 2),
+        ),
+        (
+            (
+                f"{name} splits ${a.text} equally among {n} friends after keeping ${b.text}. How much does each friend get?",
+                f"After a ${b.text} fee, ${a.text} is shared by {n} people. What does each get?",
+                f"Take ${b.text} from ${a.text} and divide the rest by {n}. How much is each share?",
+            ),
+            f"({a.text}-{b.text})/{n}", (a.value - b.value) / n,
+        ),
+    ]
+    (phrasings_, expression, expected), held = pick(rng, shapes, split)
+    question, held_phrasing = pick(rng, phrasings_, split)
+    return MathItem(question, "calculator", expression, expected, "word problem", held or held_phrasing)
+
+
 def _show_linear(a: int, v: str, b: int, c: int) -> str:
     coefficient = "" if a == 1 else str(a)
     return f"{coefficient}{v}{_signed(b) if b else ''} = {c}"
@@ -437,8 +613,8 @@ def _system(rng: random.Random, split: str) -> MathItem:
 
 
 GENERATORS: tuple[tuple[Callable[[random.Random, str], MathItem], float], ...] = (
-    (_arith_binary, 0.26), (_arith_multi, 0.12), (_power, 0.06), (_percent, 0.2), (_word_problem, 0.2),
-    (_linear, 0.09), (_quadratic, 0.03), (_system, 0.04),
+    (_arith_binary, 0.2), (_arith_multi, 0.12), (_power, 0.05), (_percent, 0.17), (_word_problem, 0.16),
+    (_everyday_problem, 0.14), (_linear, 0.09), (_quadratic, 0.03), (_system, 0.04),
 )
 
 

@@ -207,12 +207,6 @@ SENTENCE_COUNTS = (" in {n} sentences", " in exactly {n} sentences", " using {n}
 ONE_SENTENCE = (" in one sentence", " in a single sentence", " in 1 sentence")
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 
-LENGTH_KINDS = ("none", "words", "sentences", "both")
-LENGTH_WEIGHTS = (0.3, 0.35, 0.2, 0.15)
-"""How often a task sets no length, a word limit, a sentence count or both (validation and test)."""
-TRAIN_LENGTH_WEIGHTS = (0.12, 0.3, 0.3, 0.28)
-"""Training oversamples sentence counts, the hardest request to meet; test keeps `LENGTH_WEIGHTS`."""
-
 INTROS = {
     "formal": ("I am writing with an update on {topic}.", "I would like to share a short update."),
     "friendly": ("Quick update for you!", "Here's the latest on {topic}!", "Just a heads-up about {topic}."),
@@ -354,7 +348,7 @@ def writing_example(rng: random.Random, split: str, follow_up: bool = False) -> 
     tone = rng.choice(TONES) if "{a_tone}" in template else "neutral"
     recipient = _recipient(rng)
     signer = rng.choice(FIRST_NAMES) if form == "email" and rng.random() < 0.4 else None
-    kind = rng.choices(LENGTH_KINDS, weights=TRAIN_LENGTH_WEIGHTS if split == "train" else LENGTH_WEIGHTS)[0]
+    kind = rng.choices(("none", "words", "sentences", "both"), weights=(0.3, 0.35, 0.2, 0.15))[0]
     sentences = None
     if kind in ("sentences", "both"):
         most = len(topic.facts) + (2 if form == "email" else 1 if form == "note" else 0)

@@ -45,6 +45,8 @@ def export_adapter(checkpoint: Path, out_dir: Path) -> Path:
     config["modules_to_save"] = None
     config["inference_mode"] = True
     config["base_model_name_or_path"] = None
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])  # PEFT keeps them in a set's order
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".{ADAPTER_WEIGHTS}.tmp"
     save_file(kept, str(staging), metadata={"format": "pt"})

@@ -6,7 +6,9 @@ sometimes a length ("in at most 40 words", "under 30 words", "in 2 sentences", b
 a dozen everyday topics (meetings, deliveries, budgets, trips, outages...) and from the other agents'
 answers (math results, cited document sentences). Texts are assembled from the facts, copied word for
 word, with tone-dependent greetings, openings, closings and sign-offs; facts are joined into one
-sentence when fewer sentences are asked for than there are facts. Every row is checked at generation
+sentence when fewer sentences are asked for than there are facts. A free request gets the richest
+text; a request with a length gets the plainest one (the facts, padded with an opening, then a
+closing, only when more sentences are asked for than there are facts). Every row is checked at generation
 time: `parse_request(task)` must give the intended form and limits, and the text must pass
 `check_format`. The item of a row is its fact set.
 """
@@ -294,8 +296,23 @@ def _render(form: str, body: list[str], greeting: str, sign_off: str, sender: st
     return f"{'Note' if form == 'note' else 'Summary'}: {text}"
 
 
-def compose(rng: random.Random, form: str, tone: str, topic: Topic, recipient: Recipient, sentences: int | None, sender: str) -> list[tuple[str, int]]:
-    """Candidate texts for the facts, richest first, with their word counts (all with `sentences` if set)."""
+@dataclass(frozen=True)
+class Candidate:
+    """One way to write the facts: the text, its word count and which padding sentences it has."""
+
+    text: str
+    words: int
+    intro: bool
+    outro: bool
+
+    @property
+    def padding(self) -> tuple[int, int]:
+        """Sort key of the plainest structure: fewest extra sentences, an opening before a closing."""
+        return int(self.intro) + int(self.outro), int(self.outro)
+
+
+def compose(rng: random.Random, form: str, tone: str, topic: Topic, recipient: Recipient, sentences: int | None, sender: str) -> list[Candidate]:
+    """Candidate texts for the facts, richest first (all with `sentences` if set)."""
     greeting, sign_off = _greeting(rng, tone, recipient), rng.choice(SIGN_OFFS[tone])
     intro = rng.choice(INTROS[tone]).format(topic=topic.phrase) if form == "email" else None
     outro = rng.choice(OUTROS[tone] if form == "email" else NOTE_OUTROS) if form != "summary" else None
@@ -312,9 +329,10 @@ def compose(rng: random.Random, form: str, tone: str, topic: Topic, recipient: R
         core = facts if sentences is None else _fit_sentences(facts, sentences - extra) if sentences - extra >= 1 else None
         if core is None or (sentences is not None and len(core) + extra != sentences):
             continue
-        options.append(([intro] if with_intro else []) + core + ([outro] if with_outro else []))
-    texts = [_render(form, body, greeting, sign_off, sender) for body in options]
-    return [(text, word_count(text)) for text in texts]
+        body = ([intro] if with_intro else []) + core + ([outro] if with_outro else [])
+        options.append((body, with_intro, with_outro))
+    texts = [(_render(form, body, greeting, sign_off, sender), i, o) for body, i, o in options]
+    return [Candidate(text, word_count(text), i, o) for text, i, o in texts]
 
 
 def _a_tone(rng: random.Random, tone: str) -> str:
@@ -357,17 +375,20 @@ def writing_example(rng: random.Random, split: str, follow_up: bool = False) -> 
     if not candidates:
         return None
     max_words, strict = None, False
-    text = candidates[0][0]
+    fitting = candidates
     if kind in ("words", "both"):
-        shortest, longest = candidates[-1][1], candidates[0][1]
+        shortest, longest = candidates[-1].words, candidates[0].words
         limit = rng.randint(shortest, longest + 15)
         limit += -limit % 5
         strict = rng.random() < 0.25
         max_words = limit - 1 if strict else limit
-        fitting = [t for t, w in candidates if w <= max_words]
+        fitting = [c for c in candidates if c.words <= max_words]
         if not fitting:
             return None
-        text = fitting[0]
+    # Free requests get the richest text; a requested length gets the plainest structure, so that
+    # the count maps to one shape: the facts one per sentence, joined when fewer are asked for,
+    # then an opening and a closing sentence when more are.
+    text = fitting[0].text if kind == "none" else min(fitting, key=lambda c: c.padding).text
     length = _length(rng, kind, sentences, max_words, strict)
     task = template.format(to=recipient.phrase, topic=topic.phrase, a_tone=_a_tone(rng, tone), len=length)
     if signer:

@@ -144,6 +144,26 @@ def test_writing_rows_pass_their_own_request(built: dict[str, DatasetInfo]) -> N
     assert limited > len(rows(built["writing"], "train")) // 2
 
 
+def test_writing_rows_with_a_length_take_the_plainest_shape(built: dict[str, DatasetInfo]) -> None:
+    """A requested length gets the facts alone (joined when fewer sentences are asked for), an
+    opening and then a closing only when more sentences are asked for than there are facts."""
+    fillers = {line.split("{")[0] for options in (*writing_data.INTROS.values(), *writing_data.OUTROS.values()) for line in options}
+    fillers |= set(writing_data.NOTE_OUTROS)
+    checked = 0
+    for split in SPLITS:
+        for row in rows(built["writing"], split):
+            task, facts = writing_data.request_parts(row["messages"][1]["content"])
+            _, max_words, sentences = parse_request(task)
+            if max_words is None and sentences is None:
+                continue
+            text = row["messages"][2]["content"]
+            padding = sum(1 for filler in fillers if filler and filler in text)
+            expected = 0 if sentences is None else max(0, sentences - len(facts))
+            assert padding == expected, (task, text)
+            checked += 1
+    assert checked > 100
+
+
 @pytest.mark.parametrize(
     ("task", "expected"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from agentgraph.checkpoint.base import (
     Retention,
     RunOptions,
 )
+from agentgraph.checkpoint.batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_INFLIGHT, GroupRunner
 from agentgraph.db.engine import aretry_busy, describe_error, make_async_engine, unreachable
 from agentgraph.db.migrate import revisions_of, schema_problem, upgrade_connection
 from agentgraph.errors import StorageError
@@ -31,9 +33,11 @@ T = TypeVar("T")
 class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
     """Checkpoint saver on SQLite (aiosqlite) or PostgreSQL (psycopg) through an `AsyncEngine`.
 
-    Each call takes its own connection from the engine's pool: concurrent threads of a graph run
-    in parallel, with no lock around the saver. Its sync methods may be called from other threads
-    than the event loop's. Build the engine with `agentgraph.db.make_async_engine`.
+    Calls take connections from the engine's pool: concurrent threads of a graph run in parallel,
+    with no lock around the saver. Saves and latest-state reads that arrive together are grouped:
+    up to `max_inflight` batches of each kind run at once, each on one connection, the saves of a
+    batch in one transaction (one commit for all). Its sync methods may be called from other
+    threads than the event loop's. Build the engine with `agentgraph.db.make_async_engine`.
     """
 
     engine: AsyncEngine
@@ -44,12 +48,19 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         *,
         serde: SerializerProtocol | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_inflight: int = DEFAULT_MAX_INFLIGHT,
     ) -> None:
         super().__init__(engine, serde=serde, snapshot_every=snapshot_every)
         try:
             self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self.loop = None
+        self.max_batch = max_batch
+        self.max_inflight = max_inflight
+        self._runners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, GroupRunner[Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     @asynccontextmanager
@@ -60,6 +71,8 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         setup: bool = False,
         serde: SerializerProtocol | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_inflight: int = DEFAULT_MAX_INFLIGHT,
         **engine_options: Any,
     ) -> AsyncIterator[AsyncSQLAlchemySaver]:
         """A saver on a new async engine for `conn_string`, disposed of on exit.
@@ -69,7 +82,9 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         """
         engine = make_async_engine(conn_string, **engine_options)
         try:
-            saver = cls(engine, serde=serde, snapshot_every=snapshot_every)
+            saver = cls(
+                engine, serde=serde, snapshot_every=snapshot_every, max_batch=max_batch, max_inflight=max_inflight
+            )
             if setup:
                 await saver.setup()
             else:
@@ -126,6 +141,32 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         except DBAPIError as exc:
             raise describe_error(exc, self.engine.url, run.action) from exc
 
+    async def _arun_many(self, plans: list[Callable[[], Plan[Any]]], run: RunOptions) -> list[Any]:
+        """Run plans one after the other in one transaction on one pooled connection."""
+
+        async def attempt() -> list[Any]:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(self._transaction_many, plans, run)
+
+        return [self._finish(result) for result in await aretry_busy(attempt)]
+
+    async def _agrouped(self, plan: Callable[[], Plan[Any]], **options: Any) -> Any:
+        """Run a plan in the next batch of reads or writes; alone (`_arun`) if that batch fails."""
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+        write = bool(options.get("write"))
+        runners = self._runners.setdefault(asyncio.get_running_loop(), {})
+        runner = runners.get(write)
+        if runner is None:
+            batch = RunOptions(action="save checkpoints" if write else "read checkpoints", write=write)
+            runner = runners[write] = GroupRunner(
+                lambda items: self._arun_many([each for each, _ in items], batch),
+                lambda item: self._arun(item[0], **item[1]),
+                max_batch=self.max_batch,
+                max_inflight=self.max_inflight,
+            )
+        return await runner.submit((plan, options))
+
     def _sync(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         try:
             if asyncio.get_running_loop() is self.loop:
@@ -145,7 +186,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint named by `config` (the latest of its thread without a checkpoint_id)."""
-        return await self._arun(lambda: self._get_tuple_plan(config), action="read a checkpoint")
+        return await self._agrouped(lambda: self._get_tuple_plan(config), action="read a checkpoint")
 
     async def alist(
         self,
@@ -168,7 +209,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Save a checkpoint; only channels in `new_versions` get new values stored."""
-        return await self._arun(
+        return await self._agrouped(
             lambda: self._put_plan(config, checkpoint, metadata, new_versions),
             action="save a checkpoint",
             write=True,
@@ -179,7 +220,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
         """Save the pending writes of a task."""
-        await self._arun(
+        await self._agrouped(
             lambda: self._put_writes_plan(config, writes, task_id, task_path),
             action="save writes",
             write=True,

@@ -54,11 +54,16 @@ _MISSING = object()
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One statement of a plan; `fetch` asks for its rows, otherwise its row count is sent back."""
+    """One statement of a plan; `fetch` asks for its rows, otherwise its row count is sent back.
+
+    `mergeable`: a list of rows that may go out in one executemany with the same statement's rows
+    from other plans of a batch (the plan is then sent None instead of a row count).
+    """
 
     stmt: Executable
     params: Any = None
     fetch: bool = False
+    mergeable: bool = False
 
 
 @dataclass(slots=True)
@@ -142,13 +147,37 @@ def _put_params(
 
 def drive(conn: Connection, plan: Plan[T]) -> T:
     """Run a plan's statements on `conn`, sending each one's rows (or row count) back to it."""
-    try:
-        op = next(plan)
-        while True:
+    return drive_together(conn, [plan])[0]
+
+
+def drive_together(conn: Connection, plans: Sequence[Plan[Any]]) -> list[Any]:
+    """Run several plans in lockstep on `conn`: each round runs every plan's next statement, the
+    mergeable ones of the same statement as one executemany. Returns each plan's result."""
+    results: list[Any] = [None] * len(plans)
+    waiting: dict[int, Op] = {}
+
+    def advance(i: int, sent: Any) -> None:
+        try:
+            waiting[i] = plans[i].send(sent)
+        except StopIteration as stop:
+            results[i] = stop.value
+
+    for i in range(len(plans)):
+        advance(i, None)
+    while waiting:
+        ops, waiting = waiting, {}
+        merged: dict[int, tuple[Executable, list[int]]] = {}
+        for i, op in ops.items():
+            if op.mergeable:
+                merged.setdefault(id(op.stmt), (op.stmt, []))[1].append(i)
+                continue
             result = conn.execute(op.stmt, op.params)
-            op = plan.send(result.fetchall() if op.fetch else result.rowcount)
-    except StopIteration as stop:
-        return stop.value
+            advance(i, result.fetchall() if op.fetch else result.rowcount)
+        for stmt, members in merged.values():
+            conn.execute(stmt, [row for i in members for row in ops[i].params])
+            for i in members:
+                advance(i, None)
+    return results
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +317,12 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
     def _transaction(self, conn: Connection, plan: Callable[[], Plan[Any]], options: RunOptions) -> Any:
         """Run a plan in one transaction on `conn` (a sync connection, or the one behind an
         `AsyncConnection` in `run_sync`)."""
+        return self._transaction_many(conn, [plan], options)[0]
+
+    def _transaction_many(
+        self, conn: Connection, plans: Sequence[Callable[[], Plan[Any]]], options: RunOptions
+    ) -> list[Any]:
+        """Run several plans one after the other in one transaction on `conn`: one result each."""
         if not self._schema_checked:
             check_connection(conn)
             conn.commit()
@@ -300,7 +335,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         elif not options.write or options.statementwise:
             conn.execution_options(isolation_level="AUTOCOMMIT")
         with conn.begin():
-            return drive(conn, plan())
+            return drive_together(conn, [plan() for plan in plans])
 
     @staticmethod
     def _finish(result: Any) -> Any:
@@ -498,7 +533,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         if not rows:
             return None
         special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
-        yield Op(self.queries.upsert_writes if special else self.queries.insert_writes, rows)
+        yield Op(self.queries.upsert_writes if special else self.queries.insert_writes, rows, mergeable=True)
         return None
 
     # --- plans: reading ---

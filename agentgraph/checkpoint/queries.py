@@ -264,30 +264,23 @@ class Queries:
                 wr.checkpoint_id == head.c.checkpoint_id,
             ),
         )
-        chain_rows = sa.select(
-            sa.literal("b", sa.Text),
-            bl.thread_id,
-            bl.checkpoint_ns,
-            bl.channel,
-            bl.version,
-            bl.snapshot_version,
-            bl.base_version,
-            bl.depth,
-            bl.type,
-            bl.blob,
-            json,
-            json,
-        ).join(
-            targets,
-            sa.and_(
-                bl.snapshot_version == targets.c.snapshot_version,
-                bl.channel == targets.c.channel,
-                # `|| ''` keeps the planners off the primary key here (a scan of the whole thread):
-                # the chain index, which starts with snapshot_version, is the one to use.
-                bl.thread_id + "" == targets.c.thread_id,
-                bl.checkpoint_ns + "" == targets.c.checkpoint_ns,
-            ),
+        same_chain = sa.and_(
+            bl.snapshot_version == targets.c.snapshot_version,
+            bl.channel == targets.c.channel,
+            # `|| ''` keeps the planners off the primary key here (a scan of the whole thread):
+            # the chain index, which starts with snapshot_version, is the one to use.
+            bl.thread_id + "" == targets.c.thread_id,
+            bl.checkpoint_ns + "" == targets.c.checkpoint_ns,
         )
+        chain_columns = (bl.thread_id, bl.checkpoint_ns, bl.channel, bl.version, bl.snapshot_version, bl.base_version, bl.depth, bl.type, bl.blob)
+        if self.dialect == "postgresql":
+            # One chain-index lookup per stored value: as a join, PostgreSQL's planner (which
+            # cannot estimate the targets) hashes a scan of the whole table. OFFSET 0 keeps the
+            # LATERAL subquery from being pulled up into such a join.
+            chain = sa.select(*chain_columns).where(same_chain).offset(0).lateral("chain")
+            chain_rows = sa.select(sa.literal("b", sa.Text), *chain.c, json, json).select_from(targets).join(chain, sa.true())
+        else:
+            chain_rows = sa.select(sa.literal("b", sa.Text), *chain_columns, json, json).join(targets, same_chain)
         return sa.union_all(head_row, write_rows, chain_rows)
 
     # --- statements built per call ---

@@ -52,18 +52,46 @@ PRUNE_STRATEGIES = ("keep_latest", "delete")
 _MISSING = object()
 
 
+class Merge:
+    """How the same statement of several plans of a batch runs as one: the default sends every
+    plan's rows in one executemany (each plan is then sent None instead of a row count)."""
+
+    def run(self, conn: Connection, ops: Sequence[Op]) -> list[Any]:
+        conn.execute(ops[0].stmt, [row for op in ops for row in op.params])
+        return [None] * len(ops)
+
+
+class LatestReads(Merge):
+    """Latest-checkpoint reads of several threads as one statement (PostgreSQL), each plan sent
+    the rows of its own thread."""
+
+    def __init__(self, stmt: Executable) -> None:
+        self.stmt = stmt
+
+    def run(self, conn: Connection, ops: Sequence[Op]) -> list[Any]:
+        keys = list(dict.fromkeys((op.params["thread_id"], op.params["checkpoint_ns"]) for op in ops))
+        params = {"thread_ids": [k[0] for k in keys], "checkpoint_nss": [k[1] for k in keys]}
+        rows_of: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for row in conn.execute(self.stmt, params):
+            rows_of[(row.thread_id, row.checkpoint_ns)].append(row)
+        return [rows_of.get((op.params["thread_id"], op.params["checkpoint_ns"]), []) for op in ops]
+
+
+EXECUTEMANY = Merge()
+
+
 @dataclass(frozen=True, slots=True)
 class Op:
     """One statement of a plan; `fetch` asks for its rows, otherwise its row count is sent back.
 
-    `mergeable`: a list of rows that may go out in one executemany with the same statement's rows
-    from other plans of a batch (the plan is then sent None instead of a row count).
+    `merge`: in a batch, the ops of other plans with the same statement and merge run with this
+    one as a single statement (see `Merge`).
     """
 
     stmt: Executable
     params: Any = None
     fetch: bool = False
-    mergeable: bool = False
+    merge: Merge | None = None
 
 
 @dataclass(slots=True)
@@ -151,8 +179,8 @@ def drive(conn: Connection, plan: Plan[T]) -> T:
 
 
 def drive_together(conn: Connection, plans: Sequence[Plan[Any]]) -> list[Any]:
-    """Run several plans in lockstep on `conn`: each round runs every plan's next statement, the
-    mergeable ones of the same statement as one executemany. Returns each plan's result."""
+    """Run several plans in lockstep on `conn`: each round runs every plan's next statement, those
+    with the same statement and `Merge` as one. Returns each plan's result."""
     results: list[Any] = [None] * len(plans)
     waiting: dict[int, Op] = {}
 
@@ -166,17 +194,22 @@ def drive_together(conn: Connection, plans: Sequence[Plan[Any]]) -> list[Any]:
         advance(i, None)
     while waiting:
         ops, waiting = waiting, {}
-        merged: dict[int, tuple[Executable, list[int]]] = {}
+        merged: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, op in ops.items():
-            if op.mergeable:
-                merged.setdefault(id(op.stmt), (op.stmt, []))[1].append(i)
+            if op.merge is not None:
+                merged[(id(op.stmt), id(op.merge))].append(i)
                 continue
             result = conn.execute(op.stmt, op.params)
             advance(i, result.fetchall() if op.fetch else result.rowcount)
-        for stmt, members in merged.values():
-            conn.execute(stmt, [row for i in members for row in ops[i].params])
-            for i in members:
-                advance(i, None)
+        for members in merged.values():
+            first = ops[members[0]]
+            if len(members) == 1 and first.merge is not EXECUTEMANY:
+                result = conn.execute(first.stmt, first.params)
+                advance(members[0], result.fetchall() if first.fetch else result.rowcount)
+                continue
+            assert first.merge is not None
+            for i, sent in zip(members, first.merge.run(conn, [ops[i] for i in members]), strict=True):
+                advance(i, sent)
     return results
 
 
@@ -308,6 +341,8 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         self.engine = engine
         self.snapshot_every = snapshot_every
         self.queries = Queries(engine.dialect.name)
+        many = self.queries.select_whole_latest_many
+        self._latest_reads = LatestReads(many) if many is not None else None
         self._sqlite = engine.dialect.name == "sqlite"
         self._lists = AppendLog(remembered_lists)
         self._schema_checked = False
@@ -533,7 +568,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         if not rows:
             return None
         special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
-        yield Op(self.queries.upsert_writes if special else self.queries.insert_writes, rows, mergeable=True)
+        yield Op(self.queries.upsert_writes if special else self.queries.insert_writes, rows, merge=EXECUTEMANY)
         return None
 
     # --- plans: reading ---
@@ -574,15 +609,16 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
     def _get_tuple_plan(self, config: RunnableConfig) -> Plan[Committed[CheckpointTuple | None]]:
         configurable = config["configurable"]
         params = {"thread_id": str(configurable["thread_id"]), "checkpoint_ns": configurable.get("checkpoint_ns", "")}
+        merge: Merge | None = None
         if checkpoint_id := get_checkpoint_id(config):
             stmt = self.queries.select_whole_checkpoint
             params["checkpoint_id"] = checkpoint_id
         else:
-            stmt = self.queries.select_whole_latest
+            stmt, merge = self.queries.select_whole_latest, self._latest_reads
         head: _CheckpointRow | None = None
         write_rows: list[_WriteRow] = []
         blob_rows: list[_BlobRow] = []
-        for r in (yield Op(stmt, params, fetch=True)):
+        for r in (yield Op(stmt, params, fetch=True, merge=merge)):
             if r.kind == "c":
                 head = _CheckpointRow(r.thread_id, r.checkpoint_ns, r.key, r.ref, r.type, r.blob, r.doc, r.meta)
             elif r.kind == "w":

@@ -144,8 +144,13 @@ class Queries:
 
         # One round trip for get_tuple: the checkpoint ("c" row), its pending writes ("w" rows)
         # and the stored values it uses with the rest of their delta chains ("b" rows).
-        self.select_whole_checkpoint: Executable = self._whole_checkpoint(by_id=True)
-        self.select_whole_latest: Executable = self._whole_checkpoint(by_id=False)
+        self.select_whole_checkpoint: Executable = self._whole_checkpoint(self._head(by_id=True))
+        self.select_whole_latest: Executable = self._whole_checkpoint(self._head(by_id=False))
+        # PostgreSQL: the same for several threads at once (parameters `thread_ids`, `checkpoint_nss`:
+        # arrays of the same length), the rows of each told apart by thread_id and checkpoint_ns.
+        self.select_whole_latest_many: Executable | None = (
+            self._whole_checkpoint(self._heads_of_many()) if dialect == "postgresql" else None
+        )
 
         # --- deletes and copies ---
         self.delete_thread: tuple[Executable, ...] = tuple(
@@ -190,15 +195,37 @@ class Queries:
         )
         self.select_thread_ids: Executable = sa.select(cp.thread_id).distinct().order_by(cp.thread_id)
 
-    def _whole_checkpoint(self, *, by_id: bool) -> Executable:
-        cp, bl, wr = checkpoints.c, blobs.c, writes.c
+    @staticmethod
+    def _head(*, by_id: bool) -> sa.Select[Any]:
+        """One checkpoint of one thread: by ID, or the latest."""
+        cp = checkpoints.c
         found = sa.select(*CHECKPOINT_COLUMNS).where(
             cp.thread_id == _P("thread_id"), cp.checkpoint_ns == _P("checkpoint_ns")
         )
         if by_id:
-            found = found.where(cp.checkpoint_id == _P("checkpoint_id"))
-        else:
-            found = found.order_by(cp.checkpoint_id.desc()).limit(1)
+            return found.where(cp.checkpoint_id == _P("checkpoint_id"))
+        return found.order_by(cp.checkpoint_id.desc()).limit(1)
+
+    @staticmethod
+    def _heads_of_many() -> sa.Select[Any]:
+        """PostgreSQL: the latest checkpoint of each (thread_ids[i], checkpoint_nss[i])."""
+        cp = checkpoints.c
+        keys = sa.select(
+            sa.func.unnest(_P("thread_ids", type_=postgresql.ARRAY(sa.Text))).label("thread_id"),
+            sa.func.unnest(_P("checkpoint_nss", type_=postgresql.ARRAY(sa.Text))).label("checkpoint_ns"),
+        ).cte("keys")
+        latest = (
+            sa.select(*CHECKPOINT_COLUMNS)
+            .where(cp.thread_id == keys.c.thread_id, cp.checkpoint_ns == keys.c.checkpoint_ns)
+            .order_by(cp.checkpoint_id.desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        return sa.select(*latest.c).select_from(keys).join(latest, sa.true())
+
+    def _whole_checkpoint(self, found: sa.Select[Any]) -> Executable:
+        """The checkpoints `found` selects with their writes and stored values, as tagged rows."""
+        bl, wr = blobs.c, writes.c
         head = found.cte("head")
         each_fn = sa.func.jsonb_each_text if self.dialect == "postgresql" else sa.func.json_each
         each = each_fn(head.c.blob_versions).table_valued("key", "value")
@@ -243,27 +270,13 @@ class Queries:
             head.c.blob_versions.label("doc"),
             head.c.metadata.label("meta"),
         )
-        write_rows = sa.select(
-            sa.literal("w", sa.Text),
-            wr.thread_id,
-            wr.checkpoint_ns,
-            wr.channel,
-            wr.checkpoint_id,
-            wr.task_id,
-            wr.task_path,
-            wr.idx,
-            wr.type,
-            wr.blob,
-            json,
-            json,
-        ).join(
-            head,
-            sa.and_(
-                wr.thread_id == head.c.thread_id,
-                wr.checkpoint_ns == head.c.checkpoint_ns,
-                wr.checkpoint_id == head.c.checkpoint_id,
-            ),
+        of_head = sa.and_(
+            wr.thread_id == head.c.thread_id,
+            wr.checkpoint_ns == head.c.checkpoint_ns,
+            wr.checkpoint_id == head.c.checkpoint_id,
         )
+        write_columns = (wr.thread_id, wr.checkpoint_ns, wr.channel, wr.checkpoint_id, wr.task_id, wr.task_path, wr.idx, wr.type, wr.blob)
+        write_rows = self._tagged_lookup("w", head, write_columns, of_head, json)
         same_chain = sa.and_(
             bl.snapshot_version == targets.c.snapshot_version,
             bl.channel == targets.c.channel,
@@ -273,15 +286,28 @@ class Queries:
             bl.checkpoint_ns + "" == targets.c.checkpoint_ns,
         )
         chain_columns = (bl.thread_id, bl.checkpoint_ns, bl.channel, bl.version, bl.snapshot_version, bl.base_version, bl.depth, bl.type, bl.blob)
-        if self.dialect == "postgresql":
-            # One chain-index lookup per stored value: as a join, PostgreSQL's planner (which
-            # cannot estimate the targets) hashes a scan of the whole table. OFFSET 0 keeps the
-            # LATERAL subquery from being pulled up into such a join.
-            chain = sa.select(*chain_columns).where(same_chain).offset(0).lateral("chain")
-            chain_rows = sa.select(sa.literal("b", sa.Text), *chain.c, json, json).select_from(targets).join(chain, sa.true())
-        else:
-            chain_rows = sa.select(sa.literal("b", sa.Text), *chain_columns, json, json).join(targets, same_chain)
+        chain_rows = self._tagged_lookup("b", targets, chain_columns, same_chain, json)
         return sa.union_all(head_row, write_rows, chain_rows)
+
+    def _tagged_lookup(
+        self,
+        kind: str,
+        outer: sa.CTE,
+        columns: Sequence[sa.ColumnElement[Any]],
+        condition: sa.ColumnElement[bool],
+        json: sa.ColumnElement[Any],
+    ) -> sa.Select[Any]:
+        """Rows of `columns` matching `condition` for each row of `outer`, tagged with `kind`.
+
+        PostgreSQL gets an index lookup per outer row (LATERAL, kept from being pulled up into a
+        join by OFFSET 0): as a join, its planner, which cannot estimate the outer rows, hashes a
+        scan of the whole table.
+        """
+        tag = sa.literal(kind, sa.Text)
+        if self.dialect == "postgresql":
+            found = sa.select(*columns).where(condition).offset(0).lateral(f"{kind}_rows")
+            return sa.select(tag, *found.c, json, json).select_from(outer).join(found, sa.true())
+        return sa.select(tag, *columns, json, json).join(outer, condition)
 
     # --- statements built per call ---
 

@@ -82,6 +82,20 @@ class _TypeCheck:
 _TYPES = _TypeCheck()
 _LOAD_FAILURE = threading.local()
 
+_MESSAGE_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _rebuild_message(cls: Any, payload: Any) -> Any:
+    """A LangChain message stored with exactly its class's fields, rebuilt without validating it
+    again (it was validated when it was made; this is most of the cost of reading a long
+    conversation). Anything else, e.g. a message stored by another LangChain version, is None."""
+    fields = _MESSAGE_FIELDS.get(cls)
+    if fields is None:
+        fields = _MESSAGE_FIELDS[cls] = frozenset(getattr(cls, "model_fields", None) or ())
+    if not fields or not isinstance(payload, dict) or payload.keys() != fields:
+        return None
+    return cls.model_construct(**payload)
+
 
 def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Callable[[int, bytes], Any]:
     """An ormsgpack ext hook that rebuilds stored objects as their own types or raises StorageError."""
@@ -129,6 +143,8 @@ def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Ca
                     return cls(**payload)
                 except Exception:
                     return cls.construct(**payload)
+            if module.startswith("langchain_core.messages") and (message := _rebuild_message(cls, payload)) is not None:
+                return message
             try:
                 return cls(**payload)
             except Exception:

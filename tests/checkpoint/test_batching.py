@@ -141,3 +141,25 @@ async def test_a_bad_save_in_a_batch_fails_alone(db_url: str) -> None:
             found = await saver.aget_tuple(config(f"save-{i}"))
             assert found is not None and found.checkpoint["channel_values"]["messages"] == ["hello"]
         assert await saver.aget_tuple(config("save-1")) is None
+
+
+def test_latest_reads_of_a_batch_each_get_their_own_thread(db_url: str) -> None:
+    """On PostgreSQL the reads run as one statement; a repeated thread and an unknown one too."""
+    from agentgraph.checkpoint import SQLAlchemySaver
+    from agentgraph.checkpoint.base import RunOptions
+
+    with SQLAlchemySaver.from_conn_string(db_url) as saver:
+        for name, messages in (("alpha", ["a1", "a2"]), ("beta", ["b1"])):
+            checkpoint, versions = _checkpoint(len(messages), messages)
+            saver.put(config(name), checkpoint, {"source": "loop", "step": len(messages)}, versions)
+        threads = ["alpha", "beta", "alpha", "nobody"]
+        plans = [lambda name=name: saver._get_tuple_plan(config(name)) for name in threads]
+        with saver.engine.connect() as conn:
+            found = [saver._finish(r) for r in saver._transaction_many(conn, plans, RunOptions(action="read"))]
+        assert [t.checkpoint["channel_values"]["messages"] if t else None for t in found] == [
+            ["a1", "a2"],
+            ["b1"],
+            ["a1", "a2"],
+            None,
+        ]
+        assert (saver._latest_reads is not None) == db_url.startswith("postgresql")

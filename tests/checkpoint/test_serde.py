@@ -138,3 +138,53 @@ def test_allowlist_is_enforced_when_configured(sqlite_url: str) -> None:
             saver.get_tuple(stored)
         allowed = saver.with_allowlist([Point, Color])
         assert allowed.get_tuple(stored).checkpoint["channel_values"]["p"] == Point(1, 2)
+
+
+def _conversation() -> list[Any]:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+    return [
+        SystemMessage("You are the math agent.", id="s"),
+        HumanMessage("What is 17% of 2400?", id="h", additional_kwargs={"k": 1}),
+        AIMessage(
+            "",
+            id="a",
+            tool_calls=[{"name": "calculator", "args": {"expression": "17% * 2400"}, "id": "call-1", "type": "tool_call"}],
+            usage_metadata={"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+        ),
+        ToolMessage("408", tool_call_id="call-1", id="t", name="calculator"),
+        AIMessage([{"type": "text", "text": "17% of 2400 is 408."}], id="b", response_metadata={"model": "math"}),
+    ]
+
+
+def test_messages_round_trip_equal_with_their_own_fields(db_url: str) -> None:
+    messages = _conversation()
+    with SQLAlchemySaver.from_conn_string(db_url) as saver:
+        loaded = saver.get_tuple(_put(saver, "conversation", {"messages": messages})).checkpoint["channel_values"]["messages"]
+    assert loaded == messages
+    assert [type(m) for m in loaded] == [type(m) for m in messages]
+    assert loaded[2].tool_calls[0]["args"] == {"expression": "17% * 2400"}
+    # As validation would have rebuilt them from the stored fields.
+    assert [m.model_fields_set for m in loaded] == [type(m)(**m.model_dump()).model_fields_set for m in messages]
+
+
+def test_a_message_stored_in_another_shape_is_validated() -> None:
+    """An AI message from an older LangChain (tool calls only in additional_kwargs) is upgraded."""
+    import ormsgpack
+    from langchain_core.messages import AIMessage
+    from langgraph.checkpoint.serde import jsonplus
+
+    from agentgraph.checkpoint import StateSerializer
+
+    old_fields = {
+        "content": "",
+        "additional_kwargs": {
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": '{"expression": "1+1"}'}}]
+        },
+        "type": "ai",
+        "id": "old",
+    }
+    payload = ormsgpack.packb(("langchain_core.messages.ai", "AIMessage", old_fields, "model_validate_json"))
+    loaded = StateSerializer().loads_typed(("msgpack", ormsgpack.packb(ormsgpack.Ext(jsonplus.EXT_PYDANTIC_V2, payload))))
+    assert isinstance(loaded, AIMessage)
+    assert loaded.tool_calls == [{"name": "calculator", "args": {"expression": "1+1"}, "id": "c1", "type": "tool_call"}]

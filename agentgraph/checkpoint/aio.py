@@ -142,7 +142,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
             raise describe_error(exc, self.engine.url, run.action) from exc
 
     async def _arun_many(self, plans: list[Callable[[], Plan[Any]]], run: RunOptions) -> list[Any]:
-        """Run plans one after the other in one transaction on one pooled connection."""
+        """Run plans together (in lockstep, see `drive_together`) in one transaction on one pooled connection."""
 
         async def attempt() -> list[Any]:
             async with self.engine.connect() as conn:

@@ -69,6 +69,8 @@ class LatestReads(Merge):
         self.stmt = stmt
 
     def run(self, conn: Connection, ops: Sequence[Op]) -> list[Any]:
+        if len(ops) == 1:  # the one-thread statement, as outside a batch
+            return [conn.execute(ops[0].stmt, ops[0].params).fetchall()]
         keys = list(dict.fromkeys((op.params["thread_id"], op.params["checkpoint_ns"]) for op in ops))
         params = {"thread_ids": [k[0] for k in keys], "checkpoint_nss": [k[1] for k in keys]}
         rows_of: dict[tuple[str, str], list[Any]] = defaultdict(list)
@@ -202,13 +204,9 @@ def drive_together(conn: Connection, plans: Sequence[Plan[Any]]) -> list[Any]:
             result = conn.execute(op.stmt, op.params)
             advance(i, result.fetchall() if op.fetch else result.rowcount)
         for members in merged.values():
-            first = ops[members[0]]
-            if len(members) == 1 and first.merge is not EXECUTEMANY:
-                result = conn.execute(first.stmt, first.params)
-                advance(members[0], result.fetchall() if first.fetch else result.rowcount)
-                continue
-            assert first.merge is not None
-            for i, sent in zip(members, first.merge.run(conn, [ops[i] for i in members]), strict=True):
+            merge = ops[members[0]].merge
+            assert merge is not None
+            for i, sent in zip(members, merge.run(conn, [ops[i] for i in members]), strict=True):
                 advance(i, sent)
     return results
 
@@ -357,7 +355,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
     def _transaction_many(
         self, conn: Connection, plans: Sequence[Callable[[], Plan[Any]]], options: RunOptions
     ) -> list[Any]:
-        """Run several plans one after the other in one transaction on `conn`: one result each."""
+        """Run several plans together (`drive_together`) in one transaction on `conn`: one result each."""
         if not self._schema_checked:
             check_connection(conn)
             conn.commit()

@@ -80,6 +80,8 @@ class RlhfConfig:
     logging_steps: int = 1
     n_pairs: int = 64
     """Preference rows generated from the SFT data when no exported file is given."""
+    rpo_alpha: float | None = None
+    """DPO only: weight of the chosen replies' SFT loss added to the preference loss (None: none)."""
 
 
 @dataclass(frozen=True)

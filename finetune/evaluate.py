@@ -378,6 +378,39 @@ def _scored(run: Callable[[dict, Invoke], CaseResult], row: dict, invoke: Invoke
         return CaseResult(dict.fromkeys(metrics, False), {"error": f"{type(exc).__name__}: {exc}"})
 
 
+def case_runner(agent: str, settings: Settings, corpus: Path | None = None) -> Callable[[dict, Invoke], CaseResult]:
+    """The function that runs and scores one of `agent`'s rows (retrieval searches `corpus`, by default
+    the test corpus)."""
+    if agent == "retrieval":
+        corpus = corpus or Path(settings.finetune.data_dir) / "retrieval" / "corpus" / "test"
+        search = _CorpusSearch(corpus, settings.retrieval.top_k)
+        return lambda row, invoke: eval_retrieval(row, invoke, search)
+    runners = {"router": eval_router, "math": eval_math, "writing": eval_writing}
+    if agent not in runners:
+        raise EvalError(f"no evaluation for {agent!r}; known agents: {', '.join(AGENT_METRICS)}")
+    return runners[agent]
+
+
+def run_cases(
+    agent: str,
+    rows: Sequence[dict],
+    run: Callable[[dict, Invoke], CaseResult],
+    make_row_invoke: Callable[[], Invoke],
+    concurrency: int,
+    on_done: Callable[[int, int], None] | None = None,
+) -> list[CaseResult]:
+    """Every row run and scored (`concurrency` at a time), results in row order. `make_row_invoke` is
+    called once per row, in row order, before any row runs, and gives that row its invoke."""
+    results: list[CaseResult | None] = [None] * len(rows)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = {pool.submit(_scored, run, row, make_row_invoke(), AGENT_METRICS[agent]): i for i, row in enumerate(rows)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if on_done is not None:
+                on_done(done, len(rows))
+    return [r for r in results if r is not None]
+
+
 def evaluate_agent(
     agent: str,
     settings: Settings,
@@ -387,32 +420,17 @@ def evaluate_agent(
     invoke_factory: Callable[[str], Invoke] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, list[CaseResult]]]:
     """Fractions per metric for each model (`adapter` is the agent's adapter) and the per-row results."""
+    from agentgraph.serving.client import BASE_MODEL_NAME
+
     rows = load_test_rows(agent, settings, limit)
-    search = None
-    if agent == "retrieval":
-        search = _CorpusSearch(Path(settings.finetune.data_dir) / "retrieval" / "corpus" / "test", settings.retrieval.top_k)
-    runners: dict[str, Callable[[dict, Invoke], CaseResult]] = {
-        "router": eval_router,
-        "math": eval_math,
-        "retrieval": lambda row, invoke: eval_retrieval(row, invoke, search),  # type: ignore[arg-type]
-        "writing": eval_writing,
-    }
-    run = runners[agent]
+    run = case_runner(agent, settings)
     factory = invoke_factory or (lambda name: make_invoke(name, settings, MAX_TOKENS[agent]))
     summary: dict[str, dict[str, float]] = {}
     details: dict[str, list[CaseResult]] = {}
     for side in models:
-        from agentgraph.serving.client import BASE_MODEL_NAME
-
         invoke = factory(agent if side == "adapter" else BASE_MODEL_NAME)
-        results: list[CaseResult | None] = [None] * len(rows)
-        with ThreadPoolExecutor(max_workers=settings.finetune.eval_concurrency) as pool:
-            futures = {pool.submit(_scored, run, row, invoke, AGENT_METRICS[agent]): i for i, row in enumerate(rows)}
-            for done, future in enumerate(as_completed(futures), start=1):
-                results[futures[future]] = future.result()
-                if on_progress is not None:
-                    on_progress(f"{agent} {side}", done, len(rows))
-        finished = [r for r in results if r is not None]
+        on_done = (lambda done, total, side=side: on_progress(f"{agent} {side}", done, total)) if on_progress else None
+        finished = run_cases(agent, rows, run, lambda invoke=invoke: invoke, settings.finetune.eval_concurrency, on_done)
         summary[side] = {m: round(sum(r.scores[m] for r in finished) / len(finished), 4) for m in AGENT_METRICS[agent]}
         errors = sum(1 for r in finished if "error" in r.detail)
         if errors and on_progress is not None:

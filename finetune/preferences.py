@@ -75,29 +75,38 @@ def corrupt(text: str, rng: random.Random, sources: list[str]) -> str:
     return " ".join(words[1:] + ["Also, more details follow."]) if len(words) > 1 else "I cannot help with that."
 
 
+def targeted_rejection(prefix: list[dict[str, str]], chosen: str) -> str | None:
+    """The agent's typical mistake for this turn when one is known: a writing reply with the wrong
+    number of sentences for the request (the facts one per sentence whatever count is asked)."""
+    from agentgraph.finetune.datasets.writing import wrong_count_reply
+
+    users = [m["content"] for m in prefix if m["role"] == "user"]
+    return wrong_count_reply(users[-1], chosen) if users and "\nFacts:\n" in users[-1] else None
+
+
 def preference_rows(rows: list[dict[str, Any]], method: str, count: int, seed: int = 0) -> list[dict[str, Any]]:
-    """Up to `count` DPO rows (`rejected_response`) or twice as many KTO rows (`label`) from SFT rows."""
+    """Up to `count` DPO rows (`rejected_response`) or twice as many KTO rows (`label`) from SFT rows.
+
+    Turns with a known typical mistake (`targeted_rejection`) come first, rejected with that mistake;
+    the rest are rejected with a generic plausible corruption."""
     rng = random.Random(seed)
     sources = sorted({s for row in rows for m in row["messages"] for s in _SOURCE.findall(m["content"])})
-    out: list[dict[str, Any]] = []
-    for number, row in enumerate(rows[:count]):
+    pairs: list[tuple[list[dict[str, str]], str, str | None, dict[str, Any]]] = []
+    for number, row in enumerate(rows):
         turns = model_turns(row)
         if not turns:
             continue
         start, end = turns[0] if number % 2 == 0 else turns[-1]
         messages = row["messages"]
-        chosen = render_turn(messages[start:end])
-        rejected = corrupt(chosen, rng, sources)
-        prefix = [dict(m) for m in messages[:start]]
+        prefix, chosen = [dict(m) for m in messages[:start]], render_turn(messages[start:end])
         extra = {"tools": row["tools"]} if row.get("tools") else {}
-        if method == "dpo":
-            out.append({**extra, "messages": [*prefix, {"role": "assistant", "content": chosen}], "rejected_response": rejected})
-        elif method == "kto":
-            out.append({**extra, "messages": [*prefix, {"role": "assistant", "content": chosen}], "label": True})
-            out.append({**extra, "messages": [*prefix, {"role": "assistant", "content": rejected}], "label": False})
-        else:
-            raise ValueError(f"no preference format for method {method!r}")
-    return out
+        pairs.append((prefix, chosen, targeted_rejection(prefix, chosen), extra))
+    pairs.sort(key=lambda pair: pair[2] is None)
+    dpo = [
+        {**extra, "messages": [*prefix, {"role": "assistant", "content": chosen}], "rejected_response": targeted or corrupt(chosen, rng, sources)}
+        for prefix, chosen, targeted, extra in pairs[:count]
+    ]
+    return as_method(dpo, method)
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -109,19 +118,39 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def preference_files(method: str, data: Any, out_dir: Path, count: int, seed: int, given: Path | None = None) -> Any:
-    """Train/val preference files for `method`: from `given` (split 90/10) or generated from `data`'s SFT rows."""
+def as_method(pairs: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
+    """DPO rows (`rejected_response`) as rows of `method`: unchanged for dpo, two labelled rows each for kto."""
+    if method == "dpo":
+        return pairs
+    if method != "kto":
+        raise ValueError(f"no preference format for method {method!r}")
+    out = []
+    for pair in pairs:
+        row = {k: v for k, v in pair.items() if k != "rejected_response"}
+        rejected = [*row["messages"][:-1], {"role": "assistant", "content": pair["rejected_response"]}]
+        out += [{**row, "label": True}, {**row, "messages": rejected, "label": False}]
+    return out
+
+
+def preference_files(
+    method: str, data: Any, out_dir: Path, count: int, seed: int, given: Path | None = None, first: list[dict[str, Any]] | None = None
+) -> Any:
+    """Train/val preference files for `method`: from `given` (split 90/10) or generated from `data`'s SFT
+    rows; `first` (DPO rows, e.g. the adapter's own mistakes) lead the training rows and count towards `count`."""
     from agentgraph.finetune.train import DataFiles, hash_files
 
+    first = as_method(first or [], method)
     if given is not None:
         rows = _read(given)
         key = "rejected_response" if method == "dpo" else "label"
         if not rows or any(key not in row for row in rows):
             raise ValueError(f"{given} is not a {method} file: every row needs {key!r}")
         cut = max(1, len(rows) // 10)
-        train, val = rows[cut:] or rows, rows[:cut]
+        train, val = first + (rows[cut:] or rows), rows[:cut]
     else:
-        train = preference_rows(_read(data.train), method, count, seed)
+        per_pair = 1 if method == "dpo" else 2
+        generated = preference_rows(_read(data.train), method, max(0, count - len(first) // per_pair), seed)
+        train = first + generated
         val = preference_rows(_read(data.val), method, max(2, min(8, count // 8)), seed + 1)
     train_file, val_file = Path(out_dir) / f"{method}_train.jsonl", Path(out_dir) / f"{method}_val.jsonl"
     _write(train_file, train)

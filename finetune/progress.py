@@ -34,7 +34,8 @@ def parse_duration(text: str | None) -> float | None:
 
 @dataclass(frozen=True)
 class LogEvent:
-    """One line of logging.jsonl: a training step (`train`), a validation (`eval`) or the summary (`end`)."""
+    """One line of logging.jsonl: a training step (`train`), a validation (`eval`) or the summary (`end`);
+    or one row done while sampling the adapter's mistakes before preference training (`sample`)."""
 
     kind: str
     step: int | None = None

@@ -196,7 +196,10 @@ def swift_command(
     else:
         stage = config.rlhf  # type: ignore[assignment]
         head = [sys.executable, "-m", "swift.cli.rlhf", "--rlhf_type", method, "--beta", str(config.rlhf.beta)]
-        extra = []
+        # The reference policy is the SFT adapter the run starts from, not the bare base model.
+        extra = ["--ref_adapters", str(init_adapter)] if init_adapter is not None else []
+        if method == "dpo" and config.rlhf.rpo_alpha is not None:
+            extra += ["--rpo_alpha", str(config.rlhf.rpo_alpha)]
     steps = ["--max_steps", str(stage.max_steps)] if stage.max_steps > 0 else []
     eval_steps = stage.eval_steps if stage.max_steps <= 0 else max(1, min(stage.eval_steps, stage.max_steps))
     schedule = [
@@ -294,10 +297,15 @@ def finetune(
     output: Path | None = None,
     register: bool = True,
     preferences: Path | None = None,
+    mistakes: int = 0,
     on_event: Callable[[LogEvent], None] | None = None,
     on_stage: Callable[[str, int | None], None] | None = None,
 ) -> TrainResult:
-    """Train `agent`'s adapter with `method` and write it (weights, metrics.json, loss.png) to `output`."""
+    """Train `agent`'s adapter with `method` and write it (weights, metrics.json, loss.png) to `output`.
+
+    dpo/kto with `mistakes`: that many fresh training-distribution rows are first run through the
+    served adapter (the server is started if needed); its mistakes (kept in the run's
+    data/mistakes.jsonl) lead the preference data."""
     from agentgraph.serving.prepare import prepare_model
     from agentgraph.serving.profile import get_profile
 
@@ -320,7 +328,26 @@ def finetune(
         from agentgraph.finetune.preferences import preference_files
 
         init_adapter = _sft_adapter(agent, settings)
-        data = preference_files(method, data, run_dir / "data", config.rlhf.n_pairs, config.data.seed, preferences)
+        found: list[dict[str, Any]] = []
+        if mistakes > 0:
+            from agentgraph.finetune.mistakes import fresh_rows, sample_mistakes
+            from agentgraph.serving.runtime import ensure_server
+
+            stage("starting the model server", None)
+            ensure_server(settings, show_progress=False)
+            stage("building fresh rows", None)
+            fresh, folder = fresh_rows(agent, config.data.seed, sft_data.train_rows, mistakes, run_dir / "data" / "fresh")
+            stage(f"sampling {agent}'s mistakes", len(fresh))
+            report = sample_mistakes(
+                agent, settings, fresh, folder / "corpus" / "train",
+                on_done=lambda done, total: on_event(LogEvent("sample", step=done, total=total)) if on_event else None,
+            )
+            found = report.pairs
+            from agentgraph.finetune.datasets.common import write_jsonl
+
+            write_jsonl(run_dir / "data" / "mistakes.jsonl", found)
+            stage(f"{report.mistakes} mistakes in {report.rows} fresh rows: {len(found)} pairs", None)
+        data = preference_files(method, data, run_dir / "data", config.rlhf.n_pairs, config.data.seed, preferences, found)
     command = swift_command(config, method, profile, model, data, run_dir, init_adapter)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "command.json").write_text(json.dumps(command, indent=2) + "\n")

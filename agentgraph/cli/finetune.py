@@ -17,6 +17,9 @@ def finetune_command(
     preferences: Path | None = typer.Option(
         None, "--preferences", help="dpo/kto: a preference file (from `agentgraph traces export`); default: generated from the SFT data."
     ),
+    mistakes: int = typer.Option(
+        0, "--mistakes", help="dpo/kto: first run this many fresh rows through the served adapter; its mistakes lead the pairs."
+    ),
     from_run: Path | None = typer.Option(
         None, "--from-run", help="Do not train: export and register the latest checkpoint of this earlier run (e.g. one that was stopped)."
     ),
@@ -62,7 +65,7 @@ def finetune_command(
         fields: dict[str, object] = {}
         if event.total:
             fields["total"] = event.total
-        if event.step is not None and event.kind == "train":
+        if event.step is not None and event.kind in ("train", "sample"):
             fields["completed"] = event.step
         if event.kind == "train" and event.loss is not None:
             fields["loss"] = f"{event.loss:.3f}"
@@ -80,6 +83,7 @@ def finetune_command(
             output=output,
             register=register,
             preferences=preferences,
+            mistakes=mistakes,
             on_event=on_event,
             on_stage=on_stage,
         )

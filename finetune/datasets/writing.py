@@ -289,7 +289,8 @@ class Spec:
     sentences: int | None
 
 
-def _render(form: str, body: list[str], greeting: str, sign_off: str, sender: str) -> str:
+def render(form: str, body: list[str], greeting: str, sign_off: str, sender: str) -> str:
+    """The text of `form` with `body`'s sentences (an email framed by greeting, sign-off and sender)."""
     text = " ".join(body)
     if form == "email":
         return f"{greeting}\n\n{text}\n\n{sign_off}\n{sender}"
@@ -331,7 +332,7 @@ def compose(rng: random.Random, form: str, tone: str, topic: Topic, recipient: R
             continue
         body = ([intro] if with_intro else []) + core + ([outro] if with_outro else [])
         options.append((body, with_intro, with_outro))
-    texts = [(_render(form, body, greeting, sign_off, sender), i, o) for body, i, o in options]
+    texts = [(render(form, body, greeting, sign_off, sender), i, o) for body, i, o in options]
     return [Candidate(text, word_count(text), i, o) for text, i, o in texts]
 
 
@@ -421,3 +422,20 @@ def request_parts(user: str) -> tuple[str, list[str]]:
     """The task and the facts of a writing user turn (the inverse of `writing_request`)."""
     task, _, listed = user.partition("\nFacts:\n")
     return task, [line[2:] for line in listed.splitlines() if line.startswith("- ")]
+
+
+def wrong_count_reply(user: str, reply: str) -> str | None:
+    """`reply` with the wrong number of sentences for a request that names one (None when it names none):
+    the facts one per sentence, or, when that is the requested count, the first two facts joined."""
+    task, facts = request_parts(user)
+    form, _, sentences = parse_request(task)
+    if sentences is None or not facts:
+        return None
+    body = facts if len(facts) != sentences else _fit_sentences(facts, len(facts) - 1)
+    if not body:
+        return None
+    lines = reply.splitlines()
+    greeting, sign_off, sender = (lines[0], *lines[-2:]) if form == "email" and len(lines) >= 3 else ("", "", "")
+    wrong = render(form, body, greeting, sign_off, sender)
+    return wrong if wrong != reply and check_format(wrong, form, sentences=sentences).problems else None
+

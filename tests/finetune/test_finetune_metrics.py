@@ -23,6 +23,7 @@ from agentgraph.finetune.evaluate import (
     score_writing,
 )
 from agentgraph.retrieval import Passage
+from tests.finetune.rows import MATH_ROW
 
 
 def call(name: str, **args: object) -> dict:
@@ -96,20 +97,6 @@ def test_math_answer_is_the_true_number(text: str, truth: str, ok: bool) -> None
 
 def test_numbers_in_text() -> None:
     assert numbers_in("from 1,234.5 to -7 and 3/4") == [Fraction("1234.5"), Fraction(-7), Fraction(3, 4)]
-
-
-MATH_ROW = {
-    "tools": json.dumps([{"type": "function", "function": {"name": "calculator", "parameters": {"properties": {"expression": {"type": "string"}}}}}]),
-    "messages": [
-        {"role": "system", "content": "You are the math agent."},
-        {"role": "user", "content": "What is 123 times 45?"},
-        {"role": "tool_call", "content": json.dumps({"name": "calculator", "arguments": {"expression": "$123*45"}})},
-        {"role": "tool_response", "content": "calculator: not a mathematical expression"},
-        {"role": "tool_call", "content": json.dumps({"name": "calculator", "arguments": {"expression": "123*45"}})},
-        {"role": "tool_response", "content": "5535"},
-        {"role": "assistant", "content": "The answer is 5535."},
-    ],
-}
 
 
 def test_rows_become_conversations_with_paired_calls() -> None:

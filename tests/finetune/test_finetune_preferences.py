@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agentgraph.finetune.config import TrainConfig
+from agentgraph.agents.writing import check_format, sentence_count
 from agentgraph.finetune.preferences import corrupt, model_turns, preference_rows
 from agentgraph.finetune.train import PLUGIN, DataFiles, swift_command, total_steps
 from agentgraph.serving.prepare import PreparedModel
@@ -89,4 +91,57 @@ def test_swift_commands(tmp_path: Path) -> None:
     dpo = swift_command(config, "dpo", GEMMA3_270M_CPU, model, data, tmp_path / "run", init_adapter=tmp_path / "sft")
     assert dpo[1:5] == ["-m", "swift.cli.rlhf", "--rlhf_type", "dpo"]
     assert dpo[dpo.index("--adapters") + 1] == str(tmp_path / "sft")
+    assert dpo[dpo.index("--ref_adapters") + 1] == str(tmp_path / "sft")  # the SFT adapter is the reference
+    assert "--rpo_alpha" not in dpo
+    with_sft_loss = replace(config, rlhf=replace(config.rlhf, rpo_alpha=0.5))
+    dpo = swift_command(with_sft_loss, "dpo", GEMMA3_270M_CPU, model, data, tmp_path / "run", init_adapter=tmp_path / "sft")
+    assert dpo[dpo.index("--rpo_alpha") + 1] == "0.5"
+    kto = swift_command(with_sft_loss, "kto", GEMMA3_270M_CPU, model, data, tmp_path / "run", init_adapter=tmp_path / "sft")
+    assert "--rpo_alpha" not in kto and kto[kto.index("--ref_adapters") + 1] == str(tmp_path / "sft")
     assert total_steps(TrainConfig("math"), "sft", 10) == 6  # ceil(10 / 4) per epoch, two epochs
+
+
+def _writing_row(task: str, reply: str) -> dict:
+    facts = ["The review moved to Monday at 9:00.", "It will take place in room 4B.", "Please bring your laptop."]
+    user = task + "\nFacts:\n" + "\n".join(f"- {fact}" for fact in facts)
+    return {"messages": [{"role": "system", "content": "You are the writing agent."}, {"role": "user", "content": user},
+                         {"role": "assistant", "content": reply}]}
+
+
+JOINED = "Hi Sam,\n\nThe review moved to Monday at 9:00, and it will take place in room 4B. Please bring your laptop.\n\nBest,\nAda"
+PLAIN = "Note: The review moved to Monday at 9:00. It will take place in room 4B. Please bring your laptop."
+
+
+def test_writing_pairs_with_a_sentence_count_are_rejected_with_the_wrong_count_and_come_first() -> None:
+    free = _writing_row("Write a note about the review.", PLAIN)
+    fewer = _writing_row("Email Sam about the review in 2 sentences.", JOINED)
+    same = _writing_row("Write a note about the review in 3 sentences.", PLAIN)
+    rows = preference_rows([MATH_ROW, free, fewer, same], "dpo", 3)
+    assert [row["messages"][-1]["content"] for row in rows] == [JOINED, PLAIN, '[calculator(expression="12*34")]']
+    fewer_rejected, same_rejected = rows[0]["rejected_response"], rows[1]["rejected_response"]
+    # asked for 2 sentences: rejected with the facts one per sentence, greeting and sign-off kept
+    assert fewer_rejected == "Hi Sam,\n\nThe review moved to Monday at 9:00. It will take place in room 4B. Please bring your laptop.\n\nBest,\nAda"
+    assert check_format(JOINED, "email", sentences=2).ok and not check_format(fewer_rejected, "email", sentences=2).ok
+    # asked for 3 (the number of facts): rejected with two facts joined
+    assert sentence_count(same_rejected) == 2 and same_rejected.startswith("Note: The review moved to Monday at 9:00, and it")
+    assert rows[2]["rejected_response"].startswith("[calculator(")  # then the others, with a generic mistake
+
+
+@pytest.mark.parametrize("method", ["dpo", "kto"])
+def test_given_pairs_lead_the_training_file_and_count_towards_the_total(tmp_path: Path, method: str) -> None:
+    from agentgraph.finetune.preferences import preference_files
+
+    train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
+    train.write_text("".join(json.dumps(row) + "\n" for row in [MATH_ROW] * 6))
+    val.write_text(json.dumps(MATH_ROW) + "\n")
+    mistake = {**MATH_ROW, "messages": [*MATH_ROW["messages"][:2], {"role": "assistant", "content": '[calculator(expression="12*34")]'}],
+               "rejected_response": '[calculator(expression="12+34")]'}
+    files = preference_files(method, DataFiles(train, val, "h", 6, 1), tmp_path / "out", 4, 0, first=[mistake])
+    rows = [json.loads(line) for line in files.train.read_text().splitlines()]
+    per_pair = 1 if method == "dpo" else 2
+    assert files.train_rows == len(rows) == 4 * per_pair
+    if method == "dpo":
+        assert rows[0] == mistake
+    else:
+        assert rows[0]["label"] is True and rows[0]["messages"] == mistake["messages"]
+        assert rows[1]["label"] is False and rows[1]["messages"][-1]["content"] == '[calculator(expression="12+34")]'

@@ -1,7 +1,8 @@
 """The whole adapter pipeline in small, on the real stack: build 16 math rows, train 3 steps with ms-swift,
-export and register the adapter in a temporary registry, serve it with vLLM, evaluate it on test rows.
+export and register the adapter in a temporary registry, serve it with vLLM, evaluate it on test rows;
+then run fresh rows through the served adapter and train 2 DPO steps on its mistakes.
 
-About 5 minutes on 2 CPU cores (ms-swift and vLLM start-up dominate).
+About 6 minutes on 2 CPU cores (ms-swift and vLLM start-up dominate).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ epochs = 1
 batch_size = 4
 learning_rate = 3e-4
 eval_steps = 3
+
+[rlhf]
+n_pairs = 6
+batch_size = 2
+eval_steps = 2
+rpo_alpha = 1.0
 """
 
 
@@ -101,3 +108,24 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
         assert all(0.0 <= value <= 1.0 for value in results["math"][side].values())
     assert (tmp_path / "eval" / "eval.png").stat().st_size > 0
     assert "| math | tool_call_exact |" in (tmp_path / "eval" / "eval.md").read_text()
+
+    # Preference tuning on the served adapter's own mistakes (fresh rows past the 16 it was trained on).
+    tuned = tmp_path / "dpo"
+    preferred = runner.invoke(
+        app, ["finetune", "math", "--method", "dpo", "--mistakes", "4", "--max-steps", "2", "--output", str(tuned), "--no-register"]
+    )
+    assert preferred.exit_code == 0, preferred.output + repr(preferred.exception)
+    dpo_metrics = json.loads((tuned / "metrics.json").read_text())
+    assert dpo_metrics["method"] == "dpo" and dpo_metrics["steps"] == 2
+    assert Path(dpo_metrics["init_adapter"]).resolve() == adapter.resolve()
+    run = next((tmp_path / "runs").glob("math-dpo-*"))
+    command = json.loads((run / "command.json").read_text())
+    assert Path(command[command.index("--ref_adapters") + 1]).resolve() == adapter.resolve()  # the SFT adapter is the reference
+    mistakes = [json.loads(line) for line in (run / "data" / "mistakes.jsonl").read_text().splitlines()]
+    trained = [json.loads(line) for line in (Path(small_env.finetune.data_dir) / "math" / "train.jsonl").read_text().splitlines()]
+    assert mistakes, "a 3-step adapter gets some of 4 fresh math rows wrong"
+    for pair in mistakes:
+        assert pair["messages"][1]["content"] not in {row["messages"][1]["content"] for row in trained}  # a fresh question
+        assert pair["messages"][-1]["role"] == "assistant" and pair["rejected_response"] != pair["messages"][-1]["content"]
+    pairs = [json.loads(line) for line in (run / "data" / "dpo_train.jsonl").read_text().splitlines()]
+    assert pairs[: len(mistakes)] == mistakes and len(pairs) == 6

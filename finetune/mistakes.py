@@ -44,16 +44,16 @@ class MistakeReport:
 
 def fresh_rows(
     agent: str, seed: int, trained: int, count: int, out_dir: Path, n_val: int | None = None, n_test: int | None = None
-) -> tuple[list[dict], Path]:
-    """Up to `count` training-distribution rows that the adapter has not seen: the train split built past
-    its first `trained` rows (the same draws, so those are the trained ones; `n_val`/`n_test` as in that
-    build), never a test item; also the folder built."""
+) -> list[dict]:
+    """Up to `count` training-distribution rows that the adapter has not seen: the train split built (in
+    `out_dir`, with retrieval's corpus) past its first `trained` rows (the same draws, so those are the
+    trained ones; `n_val`/`n_test` as in that build), never a test item."""
     from agentgraph.finetune.datasets import build_dataset
 
     build_dataset(agent, out_dir, seed=seed, n_train=trained + count, n_val=n_val, n_test=n_test)
     rows = [json.loads(line) for line in (out_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     seen = {json.dumps(row["messages"][:2]) for row in rows[:trained]}
-    return [row for row in rows[trained:] if json.dumps(row["messages"][:2]) not in seen], out_dir
+    return [row for row in rows[trained:] if json.dumps(row["messages"][:2]) not in seen]
 
 
 def reply_text(reply: AIMessage) -> str:

@@ -196,7 +196,7 @@ def swift_command(
     else:
         stage = config.rlhf  # type: ignore[assignment]
         head = [sys.executable, "-m", "swift.cli.rlhf", "--rlhf_type", method, "--beta", str(config.rlhf.beta)]
-        # The reference policy is the SFT adapter the run starts from, not the bare base model.
+        # The reference policy is the adapter the run starts from, not the bare base model.
         extra = ["--ref_adapters", str(init_adapter)] if init_adapter is not None else []
         if method == "dpo" and config.rlhf.rpo_alpha is not None:
             extra += ["--rpo_alpha", str(config.rlhf.rpo_alpha)]
@@ -330,21 +330,21 @@ def finetune(
         init_adapter = _sft_adapter(agent, settings)
         found: list[dict[str, Any]] = []
         if mistakes > 0:
+            from agentgraph.finetune.datasets.common import write_jsonl
             from agentgraph.finetune.mistakes import fresh_rows, sample_mistakes
             from agentgraph.serving.runtime import ensure_server
 
             stage("starting the model server", None)
             ensure_server(settings, show_progress=False)
             stage("building fresh rows", None)
-            fresh, folder = fresh_rows(agent, config.data.seed, sft_data.train_rows, mistakes, run_dir / "data" / "fresh")
+            folder = run_dir / "data" / "fresh"
+            fresh = fresh_rows(agent, config.data.seed, sft_data.train_rows, mistakes, folder)
             stage(f"sampling {agent}'s mistakes", len(fresh))
             report = sample_mistakes(
                 agent, settings, fresh, folder / "corpus" / "train",
                 on_done=lambda done, total: on_event(LogEvent("sample", step=done, total=total)) if on_event else None,
             )
             found = report.pairs
-            from agentgraph.finetune.datasets.common import write_jsonl
-
             write_jsonl(run_dir / "data" / "mistakes.jsonl", found)
             stage(f"{report.mistakes} mistakes in {report.rows} fresh rows: {len(found)} pairs", None)
         data = preference_files(method, data, run_dir / "data", config.rlhf.n_pairs, config.data.seed, preferences, found)

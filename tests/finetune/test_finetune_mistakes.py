@@ -49,9 +49,9 @@ def test_fresh_rows_continue_the_train_split_past_the_trained_rows(tmp_path: Pat
 
     build_dataset("math", tmp_path / "trained", seed=3, n_train=12, n_val=4, n_test=4)
     trained = [json.loads(line) for line in (tmp_path / "trained" / "train.jsonl").read_text().splitlines()]
-    fresh, folder = fresh_rows("math", 3, 12, 5, tmp_path / "fresh", n_val=4, n_test=4)
-    assert folder == tmp_path / "fresh" and 0 < len(fresh) <= 5
+    fresh = fresh_rows("math", 3, 12, 5, tmp_path / "fresh", n_val=4, n_test=4)
+    assert 0 < len(fresh) <= 5
     questions = {row["messages"][1]["content"] for row in trained}
     assert not any(row["messages"][1]["content"] in questions for row in fresh)
-    again = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
+    again = [json.loads(line) for line in (tmp_path / "fresh" / "train.jsonl").read_text().splitlines()]
     assert again[:12] == trained  # the same draws: the first rows are the trained ones

@@ -59,9 +59,9 @@ def fresh_rows(
 def reply_text(reply: AIMessage) -> str:
     """A reply as the text the model wrote: its pythonic call list, or its content."""
     if reply.tool_calls:
-        from agentgraph.finetune.swift_plugin import render_calls
+        from agentgraph.finetune.swift_plugin import render_tool_calls
 
-        return render_calls([(call["name"], call.get("args") or {}) for call in reply.tool_calls])
+        return render_tool_calls(reply.tool_calls)
     return reply.content if isinstance(reply.content, str) else ""
 
 

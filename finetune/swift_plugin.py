@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,11 @@ def render_calls(calls: list[tuple[str, dict]]) -> str:
     """Tool calls as one pythonic list: `[a(x="1"), b(y=2)]`."""
     rendered = [f"{name}({', '.join(f'{key}={python_literal(value)}' for key, value in args.items())})" for name, args in calls]
     return "[" + ", ".join(rendered) + "]"
+
+
+def render_tool_calls(calls: Sequence[Mapping[str, Any]]) -> str:
+    """LangChain tool calls (`name`, `args`) as the pythonic list the model writes."""
+    return render_calls([(call["name"], dict(call.get("args") or {})) for call in calls])
 
 
 def parse_calls(text: str) -> list[tuple[str, dict]] | None:

@@ -170,15 +170,10 @@ def _with_edits(messages: Sequence[AnyMessage], found: Mapping[str, Decision]) -
     return out
 
 
-def _render(calls: Sequence[Mapping[str, Any]]) -> str:
-    from agentgraph.finetune.swift_plugin import render_calls
-
-    return render_calls([(call["name"], dict(call.get("args") or {})) for call in calls])
-
-
 def export_rows(saver: BaseCheckpointSaver, agent: str, fmt: str = "swift", thread_id: str | None = None) -> list[dict[str, Any]]:
     """Rows for `agent` in `fmt` (swift, kto or dpo) from the stored runs."""
     from agentgraph.finetune.datasets.common import swift_row
+    from agentgraph.finetune.swift_plugin import render_tool_calls
 
     if fmt not in FORMATS:
         raise TraceError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -206,8 +201,8 @@ def export_rows(saver: BaseCheckpointSaver, agent: str, fmt: str = "swift", thre
             if not judged:
                 continue
             prefix = swift_row(messages[:index], tools)
-            original = _render(message.tool_calls)
-            edited = _render(_with_edits([message], found)[0].tool_calls)  # type: ignore[union-attr]
+            original = render_tool_calls(message.tool_calls)
+            edited = render_tool_calls(_with_edits([message], found)[0].tool_calls)  # type: ignore[union-attr]
             turn = lambda text: [*prefix["messages"], {"role": "assistant", "content": text}]  # noqa: E731
             extra = {"tools": prefix["tools"]} if "tools" in prefix else {}
             if fmt == "kto":

@@ -327,7 +327,7 @@ def finetune(
     if method != "sft":
         from agentgraph.finetune.preferences import preference_files
 
-        init_adapter = _sft_adapter(agent, settings)
+        init_adapter = _registered_adapter(agent, settings)
         found: list[dict[str, Any]] = []
         if mistakes > 0:
             from agentgraph.finetune.datasets.common import write_jsonl
@@ -438,10 +438,14 @@ def _last_elapsed(run_dir: Path) -> float | None:
     return float(elapsed[-1]) if elapsed else None
 
 
-def _sft_adapter(agent: str, settings: Settings) -> Path:
+def _registered_adapter(agent: str, settings: Settings) -> Path:
+    """The folder of the agent's registered adapter (SFT, or an earlier preference round)."""
     from agentgraph.serving.registry import ADAPTER_WEIGHTS, AdapterRegistry
 
     entry = AdapterRegistry.load(settings.registry_path).entries.get(agent)
     if entry is None or not (entry.path / ADAPTER_WEIGHTS).is_file():
-        raise TrainingError(f"preference tuning starts from {agent}'s SFT adapter: run `agentgraph finetune {agent}` first")
+        raise TrainingError(
+            f"preference tuning starts from {agent}'s registered adapter and there is none: "
+            f"run `agentgraph finetune {agent}` (SFT) first"
+        )
     return entry.path

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agentgraph.finetune.progress import LogEvent
 
 
 def finetune_command(
@@ -48,10 +54,14 @@ def finetune_command(
         TextColumn("eta"),
         TimeRemainingColumn(),
         console=err,
+        disable=not err.is_terminal,
     )
     state: dict[str, object] = {"task": None}
+    lines = _LineReport(err) if not err.is_terminal else None
 
     def on_stage(text: str, total: int | None) -> None:
+        if lines is not None:
+            lines.stage(text, total)
         task = state["task"]
         if task is None:
             state["task"] = progress.add_task(text, total=total, loss="-", val="-")
@@ -59,6 +69,8 @@ def finetune_command(
             progress.update(task, description=text, total=total if total is not None else progress.tasks[0].total)  # type: ignore[arg-type]
 
     def on_event(event: LogEvent) -> None:
+        if lines is not None:
+            lines.event(event)
         task = state["task"]
         if task is None:
             return
@@ -93,6 +105,32 @@ def finetune_command(
         f"val loss {metrics.get('final_val_loss')}  {metrics['train_rows']} rows  {metrics['train_runtime_s']} s"
         + ("  (registered)" if result.registered else "")
     )
+
+
+class _LineReport:
+    """Progress as plain lines, for a log file or pipe (no terminal to draw a bar on): each stage, each
+    validation loss, and the step count every twentieth of the way."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.shown = -1
+
+    def stage(self, text: str, total: int | None) -> None:
+        self.shown = -1
+        self.console.print(text + (f" ({total})" if total else ""))
+
+    def event(self, event: LogEvent) -> None:
+        if event.kind == "eval" and event.loss is not None:
+            self.console.print(f"step {event.step}: val loss {event.loss:.4f}")
+            return
+        if event.kind not in ("train", "sample") or event.step is None or not event.total:
+            return
+        every = max(1, event.total // 20)
+        if event.step // every > self.shown // every or event.step == event.total:
+            self.shown = event.step
+            loss = f"  loss {event.loss:.4f}" if event.loss is not None else ""
+            eta = f"  eta {event.eta_s:.0f} s" if event.eta_s is not None else ""
+            self.console.print(f"{event.step}/{event.total}{loss}{eta}")
 
 
 def register(app: typer.Typer) -> None:

@@ -56,3 +56,29 @@ def test_follower_reads_only_complete_new_lines(tmp_path: Path) -> None:
     assert [(e.kind, e.step) for e in follower.poll()] == [("train", 2), ("eval", 6)]
     assert follower.poll() == []
     assert len(follower.events) == 3
+
+
+def test_progress_without_a_terminal_is_plain_lines_every_twentieth_of_the_way() -> None:
+    import io
+
+    from rich.console import Console
+
+    from agentgraph.cli.finetune import _LineReport
+    from agentgraph.finetune.progress import LogEvent
+
+    out = io.StringIO()
+    report = _LineReport(Console(file=out, width=200))
+    report.stage("training math", 100)
+    for step in range(1, 101):
+        report.event(LogEvent("train", step, 100, loss=1 / step, eta_s=100 - step))
+    report.event(LogEvent("eval", 100, 100, loss=0.25))
+    report.stage("sampling math's mistakes", 3)
+    for step in (1, 2, 3):
+        report.event(LogEvent("sample", step, 3))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "training math (100)"
+    steps = [line.split("/")[0] for line in lines[1:22]]
+    assert steps == ["1"] + [str(n) for n in range(5, 101, 5)]  # the first step, then every 5
+    assert lines[21] == "100/100  loss 0.0100  eta 0 s"
+    assert lines[22] == "step 100: val loss 0.2500"
+    assert lines[23:] == ["sampling math's mistakes (3)", "1/3", "2/3", "3/3"]

@@ -85,6 +85,7 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
     adapter = tmp_path / "adapter"
     trained = runner.invoke(app, ["finetune", "math", "--max-steps", "3", "--output", str(adapter), "--no-register"])
     assert trained.exit_code == 0, trained.output + repr(trained.exception)
+    assert "3/3  loss" in trained.output  # no terminal: progress comes as plain lines
 
     assert sorted(p.name for p in adapter.iterdir()) == ["adapter_config.json", "adapter_model.safetensors", "loss.png", "metrics.json"]
     with safe_open(str(adapter / "adapter_model.safetensors"), framework="pt") as handle:

@@ -418,12 +418,18 @@ def evaluate_agent(
     limit: int | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
     invoke_factory: Callable[[str], Invoke] | None = None,
+    unseen: bool = False,
 ) -> tuple[dict[str, dict[str, float]], dict[str, list[CaseResult]]]:
-    """Fractions per metric for each model (`adapter` is the agent's adapter) and the per-row results."""
+    """Fractions per metric for each model (`adapter` is the agent's adapter) and the per-row results, on
+    the test split or, with `unseen`, on the hand-written requests of `datasets/unseen.py`."""
     from agentgraph.serving.client import BASE_MODEL_NAME
 
-    rows = load_test_rows(agent, settings, limit)
-    run = case_runner(agent, settings)
+    if unseen:
+        from agentgraph.finetune.datasets.unseen import CORPUS, UNSEEN_ROWS
+
+        rows, run = UNSEEN_ROWS[agent]()[:limit], case_runner(agent, settings, CORPUS)
+    else:
+        rows, run = load_test_rows(agent, settings, limit), case_runner(agent, settings)
     factory = invoke_factory or (lambda name: make_invoke(name, settings, MAX_TOKENS[agent]))
     summary: dict[str, dict[str, float]] = {}
     details: dict[str, list[CaseResult]] = {}

@@ -20,10 +20,14 @@ def eval_command(
     collect: bool = typer.Option(
         False, "--collect", help="Do not run: combine the saved per-agent results (adapters/AGENT/eval.json) into one table and chart."
     ),
+    unseen: bool = typer.Option(
+        False, "--unseen", help="Score the hand-written requests no generator makes (finetune/datasets/unseen.py) -> adapters/unseen/."
+    ),
 ) -> None:
-    """Run the test split through the running server (started if needed), greedy, base vs adapter.
+    """Run the test split (or, with --unseen, the hand-written requests) through the running server
+    (started if needed), greedy, base vs adapter.
 
-    Per-row replies and scores go to finetune/runs/eval/AGENT_details.jsonl."""
+    Per-row replies and scores go to finetune/runs/eval/AGENT_details.jsonl (AGENT_unseen_details.jsonl)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -39,17 +43,20 @@ def eval_command(
     err = Console(stderr=True, highlight=False)
     results: dict[str, dict[str, dict[str, float]]] = {}
     counts: dict[str, int] = {}
-    target = out or (Path(settings.registry_path).parent / agent if agent else Path(settings.registry_path).parent)
+    saved_dir = Path(settings.registry_path).parent / ("unseen" if unseen else "")
+    target = out or (saved_dir / agent if agent else saved_dir)
+    title = UNSEEN_TITLE if unseen else TEST_TITLE
     if collect:
         for name in agents:
-            saved = Path(settings.registry_path).parent / name / "eval.json"
+            saved = saved_dir / name / "eval.json"
             if not saved.is_file():
-                raise typer.BadParameter(f"no saved results for {name} ({saved}); run `agentgraph eval {name}` first")
+                again = f"agentgraph eval {name}" + (" --unseen" if unseen else "")
+                raise typer.BadParameter(f"no saved results for {name} ({saved}); run `{again}` first")
             data = json.loads(saved.read_text())
             results[name] = data[name]
             if name in data.get(TEST_ROWS, {}):
                 counts[name] = data[TEST_ROWS][name]
-        _write(results, counts, target, as_json, err)
+        _write(results, counts, target, as_json, err, title)
         return
     ensure_server(settings, show_progress=not as_json)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
@@ -61,14 +68,19 @@ def eval_command(
             progress.update(tasks[label], completed=done)
 
         for name in agents:
-            summary, details = evaluate_agent(name, settings, limit=limit, on_progress=on_progress)
+            summary, details = evaluate_agent(name, settings, limit=limit, on_progress=on_progress, unseen=unseen)
             results[name] = summary
             counts[name] = len(details["adapter"])
-            write_details(Path(settings.finetune.runs_dir) / "eval" / f"{name}_details.jsonl", details)
-    _write(results, counts, target, as_json, err)
+            suffix = "_unseen" if unseen else ""
+            write_details(Path(settings.finetune.runs_dir) / "eval" / f"{name}{suffix}_details.jsonl", details)
+    _write(results, counts, target, as_json, err, title)
 
 
-def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err) -> None:  # noqa: ANN001
+TEST_TITLE = "Adapter vs base on the held-out test split"
+UNSEEN_TITLE = "Adapter vs base on hand-written requests that no data generator makes"
+
+
+def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err, title: str = TEST_TITLE) -> None:  # noqa: ANN001
     from rich.console import Console
 
     from agentgraph.finetune.evaluate import markdown_table
@@ -77,8 +89,8 @@ def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, e
     target.mkdir(parents=True, exist_ok=True)
     (target / "eval.json").write_text(json.dumps({**results, TEST_ROWS: counts}, indent=2) + "\n")
     table = markdown_table(results, counts)
-    (target / "eval.md").write_text(f"# Adapter vs base on the held-out test split\n\n{table}")
-    plot_eval(results, target / "eval.png")
+    (target / "eval.md").write_text(f"# {title}\n\n{table}")
+    plot_eval(results, target / "eval.png", title="adapter vs base, hand-written requests" if title == UNSEEN_TITLE else "adapter vs base")
     if as_json:
         typer.echo(json.dumps(results))
     else:

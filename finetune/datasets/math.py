@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agentgraph import mathexpr
 from agentgraph.agents.math import MATH, calculator, final_answer, solve
@@ -659,7 +659,7 @@ def check_result(item: MathItem, result: str) -> bool:
     return abs(float(exact) - item.expected) <= 1e-9 * max(1.0, abs(item.expected))
 
 
-def _run(tool_name: str, argument: str) -> tuple[str, bool]:
+def run_tool(tool_name: str, argument: str) -> tuple[str, bool]:
     """The tool's reply (or its error text, as the agent's tool node returns it) and whether it failed."""
     tool = calculator if tool_name == "calculator" else solve
     key = "expression" if tool_name == "calculator" else "equations"
@@ -691,7 +691,7 @@ def _wrong_first(rng: random.Random, item: MathItem) -> tuple[str, str] | None:
 def make_example(rng: random.Random, split: str) -> Example | None:
     """One verified math row (sometimes with a refused first call), or None when the draw is unusable."""
     item = math_item(rng, split)
-    result, failed = _run(item.tool, item.argument)
+    result, failed = run_tool(item.tool, item.argument)
     if failed or not check_result(item, result):
         raise AssertionError(f"math item disagrees with the tool: {item} -> {result}")
     question = _styled(rng, item.question)
@@ -699,7 +699,7 @@ def make_example(rng: random.Random, split: str) -> Example | None:
     kind = item.kind
     wrong = _wrong_first(rng, item) if rng.random() < RETRY_SHARE else None
     if wrong is not None:
-        wrong_reply, wrong_failed = _run(*wrong)
+        wrong_reply, wrong_failed = run_tool(*wrong)
         if not wrong_failed:
             return None
         arg = "expression" if wrong[0] == "calculator" else "equations"
@@ -708,13 +708,18 @@ def make_example(rng: random.Random, split: str) -> Example | None:
             ToolMessage(wrong_reply, tool_call_id="call_0"),
         ]
         kind = "retry after error"
-    arg = "expression" if item.tool == "calculator" else "equations"
-    messages += [
-        AIMessage("", tool_calls=[tool_call(item.tool, "call_1", **{arg: item.argument})]),
+    messages += solved(item.tool, item.argument, result)
+    return Example(swift_row(messages, MATH.openai_tools()), (normalise_key(item.argument),), kind, item.held_out)
+
+
+def solved(tool_name: str, argument: str, result: str) -> list[BaseMessage]:
+    """The reference turns after the question: the call, the tool's `result`, the final answer."""
+    arg = "expression" if tool_name == "calculator" else "equations"
+    return [
+        AIMessage("", tool_calls=[tool_call(tool_name, "call_1", **{arg: argument})]),
         ToolMessage(result, tool_call_id="call_1"),
         AIMessage(final_answer(result)),
     ]
-    return Example(swift_row(messages, MATH.openai_tools()), (normalise_key(item.argument),), kind, item.held_out)
 
 
 def item_keys(row: dict) -> set[str]:

@@ -85,15 +85,19 @@ def make_example(rng: random.Random, split: str) -> Example | None:
     """One router row: the request, then one turn with a handoff call per part."""
     kind = rng.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS])[0]
     parts = _parts(rng, split, kind)
-    request = " ".join(task for _, task, _ in parts)
-    calls = [tool_call(handoff_tool_name(agent), f"call_{i}", task=task) for i, (agent, task, _) in enumerate(parts)]
-    spec = router_spec()
-    messages = [SystemMessage(spec.system_prompt), HumanMessage(request), AIMessage("", tool_calls=calls)]
-    tools = [convert_to_openai_tool(t) for t in spec.tools]
     if len({normalise_key(task) for _, task, _ in parts}) != len(parts):
         return None
-    keys = tuple(_content_keys([(agent, task) for agent, task, _ in parts]))
-    return Example(swift_row(messages, tools), keys, kind, any(held for *_, held in parts))
+    handoffs = [(agent, task) for agent, task, _ in parts]
+    row = router_row(" ".join(task for _, task in handoffs), handoffs)
+    return Example(row, tuple(_content_keys(handoffs)), kind, any(held for *_, held in parts))
+
+
+def router_row(request: str, handoffs: list[tuple[str, str]]) -> dict:
+    """The row of a request and the router's one turn: a handoff call per (agent, task), in order."""
+    calls = [tool_call(handoff_tool_name(agent), f"call_{i}", task=task) for i, (agent, task) in enumerate(handoffs)]
+    spec = router_spec()
+    messages = [SystemMessage(spec.system_prompt), HumanMessage(request), AIMessage("", tool_calls=calls)]
+    return swift_row(messages, [convert_to_openai_tool(t) for t in spec.tools])
 
 
 def is_follow_up(agents: list[str], position: int) -> bool:

@@ -110,6 +110,14 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
     assert (tmp_path / "eval" / "eval.png").stat().st_size > 0
     assert "| math | tool_call_exact |" in (tmp_path / "eval" / "eval.md").read_text()
 
+    # The hand-written requests no generator makes, on the same server and metrics.
+    unseen = runner.invoke(app, ["eval", "math", "--unseen", "--limit", "2", "--json", "--out", str(tmp_path / "unseen")])
+    assert unseen.exit_code == 0, unseen.output + repr(unseen.exception)
+    assert set(json.loads(unseen.stdout.strip().splitlines()[-1])["math"]) == {"adapter", "base"}
+    assert (tmp_path / "unseen" / "eval.md").read_text().startswith("# Adapter vs base on hand-written requests")
+    asked = [json.loads(line) for line in (Path(small_env.finetune.runs_dir) / "eval" / "math_unseen_details.jsonl").read_text().splitlines()]
+    assert len(asked) == 4 and {row["truth"] for row in asked} == {"17400", "2"}  # the first two unseen questions
+
     # Preference tuning on the served adapter's own mistakes (fresh rows past the 16 it was trained on).
     tuned = tmp_path / "dpo"
     preferred = runner.invoke(

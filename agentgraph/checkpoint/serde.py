@@ -82,19 +82,50 @@ class _TypeCheck:
 _TYPES = _TypeCheck()
 _LOAD_FAILURE = threading.local()
 
-_MESSAGE_FIELDS: dict[type, frozenset[str]] = {}
+@dataclasses.dataclass(frozen=True)
+class _MessageShape:
+    """What rebuilding a message class needs: its field names, and whether `model_construct` does
+    no more than set the instance state (no private attributes, post-init hook or root model)."""
+
+    fields: frozenset[str]
+    plain: bool
+    extra: bool
+
+
+_MESSAGE_SHAPES: dict[type, _MessageShape] = {}
+
+
+def _message_shape(cls: Any) -> _MessageShape:
+    shape = _MESSAGE_SHAPES.get(cls)
+    if shape is None:
+        plain = not (
+            getattr(cls, "__private_attributes__", None)
+            or getattr(cls, "__pydantic_post_init__", None)
+            or getattr(cls, "__pydantic_root_model__", False)
+        )
+        extra = getattr(cls, "model_config", {}).get("extra") == "allow"
+        shape = _MESSAGE_SHAPES[cls] = _MessageShape(frozenset(getattr(cls, "model_fields", None) or ()), plain, extra)
+    return shape
 
 
 def _rebuild_message(cls: Any, payload: Any) -> Any:
     """A LangChain message stored with exactly its class's fields, rebuilt without validating it
     again (it was validated when it was made; this is most of the cost of reading a long
-    conversation). Anything else, e.g. a message stored by another LangChain version, is None."""
-    fields = _MESSAGE_FIELDS.get(cls)
-    if fields is None:
-        fields = _MESSAGE_FIELDS[cls] = frozenset(getattr(cls, "model_fields", None) or ())
-    if not fields or not isinstance(payload, dict) or payload.keys() != fields:
+    conversation). Anything else, e.g. a message stored by another LangChain version, is None.
+
+    With every field given and nothing else to set up, the instance state is set directly: the
+    state `model_construct` would set (tests compare the two), without its per-field loop."""
+    shape = _message_shape(cls)
+    if not shape.fields or not isinstance(payload, dict) or payload.keys() != shape.fields:
         return None
-    return cls.model_construct(**payload)
+    if not shape.plain:
+        return cls.model_construct(**payload)
+    message = cls.__new__(cls)
+    object.__setattr__(message, "__dict__", payload)
+    object.__setattr__(message, "__pydantic_fields_set__", set(shape.fields))
+    object.__setattr__(message, "__pydantic_extra__", {} if shape.extra else None)
+    object.__setattr__(message, "__pydantic_private__", None)
+    return message
 
 
 def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Callable[[int, bytes], Any]:

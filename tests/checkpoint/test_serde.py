@@ -188,3 +188,30 @@ def test_a_message_stored_in_another_shape_is_validated() -> None:
     loaded = StateSerializer().loads_typed(("msgpack", ormsgpack.packb(ormsgpack.Ext(jsonplus.EXT_PYDANTIC_V2, payload))))
     assert isinstance(loaded, AIMessage)
     assert loaded.tool_calls == [{"name": "calculator", "args": {"expression": "1+1"}, "id": "c1", "type": "tool_call"}]
+
+
+def test_a_message_is_rebuilt_with_the_state_model_construct_gives() -> None:
+    """Every LangChain message class round-trips to the instance state `model_construct` would set:
+    fields (in order), fields set, extras and private state; and it still behaves as a model."""
+    from langchain_core.messages import AIMessageChunk, ChatMessage, FunctionMessage, RemoveMessage, SystemMessage
+
+    from agentgraph.checkpoint import StateSerializer
+
+    serde = StateSerializer()
+    extra = [
+        SystemMessage("You are the math agent.", id="s"),
+        ChatMessage("hi", role="critic", id="c"),
+        FunctionMessage("42", name="calculator", id="f"),
+        AIMessageChunk("partial", id="k"),
+        RemoveMessage(id="gone"),
+    ]
+    for message in [*_conversation(), *extra]:
+        loaded = serde.loads_typed(serde.dumps_typed(message))
+        expected = type(message).model_construct(**dict(message.__dict__))
+        assert type(loaded) is type(message) and loaded == message
+        assert list(loaded.__dict__) == list(expected.__dict__)
+        assert loaded.__pydantic_fields_set__ == expected.__pydantic_fields_set__
+        assert loaded.__pydantic_extra__ == expected.__pydantic_extra__
+        assert loaded.__pydantic_private__ == expected.__pydantic_private__
+        assert loaded.model_dump() == message.model_dump()
+        assert loaded.model_copy(update={"id": "new"}).id == "new" and loaded.id == message.id

@@ -445,9 +445,11 @@ def evaluate_agent(
     return summary, details
 
 
-def markdown_table(results: dict[str, dict[str, dict[str, float]]], rows: dict[str, int] | None = None) -> str:
-    """A markdown table: one line per agent and metric, adapter beside base (and the test rows, if given)."""
-    head = "| agent | metric | adapter | base |" + (" test rows |" if rows else "")
+def markdown_table(
+    results: dict[str, dict[str, dict[str, float]]], rows: dict[str, int] | None = None, rows_label: str = "test rows"
+) -> str:
+    """A markdown table: one line per agent and metric, adapter beside base (and the rows scored, if given)."""
+    head = "| agent | metric | adapter | base |" + (f" {rows_label} |" if rows else "")
     lines = [head, "| --- | --- | ---: | ---: |" + (" ---: |" if rows else "")]
     for agent, sides in results.items():
         for metric in AGENT_METRICS.get(agent, tuple(sides.get("adapter", {}))):

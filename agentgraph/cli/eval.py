@@ -45,7 +45,6 @@ def eval_command(
     counts: dict[str, int] = {}
     saved_dir = Path(settings.registry_path).parent / ("unseen" if unseen else "")
     target = out or (saved_dir / agent if agent else saved_dir)
-    title = UNSEEN_TITLE if unseen else TEST_TITLE
     if collect:
         for name in agents:
             saved = saved_dir / name / "eval.json"
@@ -56,7 +55,7 @@ def eval_command(
             results[name] = data[name]
             if name in data.get(TEST_ROWS, {}):
                 counts[name] = data[TEST_ROWS][name]
-        _write(results, counts, target, as_json, err, title)
+        _write(results, counts, target, as_json, err, unseen)
         return
     ensure_server(settings, show_progress=not as_json)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
@@ -73,14 +72,15 @@ def eval_command(
             counts[name] = len(details["adapter"])
             suffix = "_unseen" if unseen else ""
             write_details(Path(settings.finetune.runs_dir) / "eval" / f"{name}{suffix}_details.jsonl", details)
-    _write(results, counts, target, as_json, err, title)
+    _write(results, counts, target, as_json, err, unseen)
 
 
 TEST_TITLE = "Adapter vs base on the held-out test split"
 UNSEEN_TITLE = "Adapter vs base on hand-written requests that no data generator makes"
 
 
-def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err, title: str = TEST_TITLE) -> None:  # noqa: ANN001
+def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err, unseen: bool = False) -> None:  # noqa: ANN001
+    """eval.json, eval.md and eval.png in `target` (titled for the test split or the unseen requests)."""
     from rich.console import Console
 
     from agentgraph.finetune.evaluate import markdown_table
@@ -88,9 +88,9 @@ def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, e
 
     target.mkdir(parents=True, exist_ok=True)
     (target / "eval.json").write_text(json.dumps({**results, TEST_ROWS: counts}, indent=2) + "\n")
-    table = markdown_table(results, counts)
-    (target / "eval.md").write_text(f"# {title}\n\n{table}")
-    plot_eval(results, target / "eval.png", title="adapter vs base, hand-written requests" if title == UNSEEN_TITLE else "adapter vs base")
+    table = markdown_table(results, counts, rows_label="requests" if unseen else "test rows")
+    (target / "eval.md").write_text(f"# {UNSEEN_TITLE if unseen else TEST_TITLE}\n\n{table}")
+    plot_eval(results, target / "eval.png", title="adapter vs base, hand-written requests" if unseen else "adapter vs base")
     if as_json:
         typer.echo(json.dumps(results))
     else:

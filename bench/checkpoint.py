@@ -166,6 +166,13 @@ def postgres_bytes(url: str, tables: tuple[str, ...]) -> int:
         )
 
 
+def timed_ms(call: Callable[[], Any]) -> tuple[Any, float]:
+    """What `call()` returns, and how long it took (ms)."""
+    start = time.perf_counter()
+    result = call()
+    return result, (time.perf_counter() - start) * 1000
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
@@ -205,10 +212,9 @@ def sync_runs(tmp: Path) -> dict[str, Any]:
 
         for step in range(1, SIZE_STEPS[-1] + 1):
             for name, thread in threads.items():
-                start = time.perf_counter()
-                thread.run_step()
+                _, ms = timed_ms(thread.run_step)
                 if step <= LATENCY_STEPS:
-                    step_ms[name].append((time.perf_counter() - start) * 1000)
+                    step_ms[name].append(ms)
             if step in SIZE_STEPS:
                 for name in savers:
                     stored[name][str(step)] = sizes[name]()
@@ -222,22 +228,19 @@ def sync_runs(tmp: Path) -> dict[str, Any]:
         samples: dict[str, list[float]] = {name: [] for name in savers}
         for _ in range(READS):
             for name, saver in savers.items():
-                start = time.perf_counter()
-                found = saver.get_tuple(latest)
-                samples[name].append((time.perf_counter() - start) * 1000)
+                found, ms = timed_ms(lambda saver=saver: saver.get_tuple(latest))
+                samples[name].append(ms)
                 assert found is not None and len(found.checkpoint["channel_values"]["messages"]) == SIZE_STEPS[-1]
         for name in savers:
             read_ms[name] = statistics.median(samples[name])
         log("latest read at 500 steps (ms): " + ", ".join(f"{n} {v:.2f}" for n, v in read_ms.items()))
-        rounds = {name: [samples] for name, samples in step_ms.items()}
+        rounds = {name: [first] for name, first in step_ms.items()}
         for round_ in range(1, LATENCY_ROUNDS):
             fresh = {name: Thread(saver, f"bench-latency-{round_}") for name, saver in savers.items()}
             timed: dict[str, list[float]] = {name: [] for name in savers}
             for _ in range(LATENCY_STEPS):
                 for name, thread in fresh.items():
-                    start = time.perf_counter()
-                    thread.run_step()
-                    timed[name].append((time.perf_counter() - start) * 1000)
+                    timed[name].append(timed_ms(thread.run_step)[1])
             for name in savers:
                 rounds[name].append(timed[name])
             log(f"latency round {round_ + 1}/{LATENCY_ROUNDS} p50 (ms): " + ", ".join(f"{n} {statistics.median(v):.2f}" for n, v in timed.items()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from decimal import Decimal, localcontext
 from collections.abc import Callable
 
 import sympy
@@ -97,16 +96,20 @@ def format_number(value: sympy.Expr) -> str:
 
 
 def _terminating_decimal(value: sympy.Rational) -> str | None:
-    denominator = int(value.q)
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
+    numerator, denominator = int(value.p), int(value.q)
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator, twos = denominator // 2, twos + 1
+    while denominator % 5 == 0:
+        denominator, fives = denominator // 5, fives + 1
     if denominator != 1:
         return None
-    with localcontext() as context:
-        context.prec = len(str(value.p)) + len(str(value.q)) + 2  # enough digits to be exact
-        text = format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    places = max(twos, fives)
+    if places == 0:
+        return str(numerator)
+    digits = str(abs(numerator) * 10**places // int(value.q)).rjust(places + 1, "0")
+    text = f"{'-' if numerator < 0 else ''}{digits[: len(digits) - places]}.{digits[len(digits) - places :]}"
+    return text.rstrip("0").rstrip(".")
 
 
 def _normalise(text: str) -> str:

@@ -23,6 +23,9 @@ from agentgraph.agents.math import calculator, final_answer, solve
         ("123456.78*3", "370370.34"),
         ("1,234 + 1", "1235"),
         ("12 × 3 ÷ 4", "9"),
+        ("5/256*60", "1.171875"),
+        ("-3/8", "-0.375"),
+        ("1/1024", "0.0009765625"),
     ],
 )
 def test_evaluate_is_exact(expression, value):

@@ -72,15 +72,15 @@ def hash_files(*paths: Path) -> str:
 
 
 def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild: bool = False) -> DataFiles:
-    """The agent's train/val files, built with the data builder when missing (or when `rebuild`)."""
+    """The agent's train/val files, built with the data builder unless the folder holds what the
+    current builders make from the config's seed and train count (or when `rebuild`)."""
+    from agentgraph.finetune.datasets import DEFAULT_TRAIN, build_dataset, is_current
+
     folder = Path(settings.finetune.data_dir) / agent
     train, val = folder / "train.jsonl", folder / "val.jsonl"
-    missing = not train.is_file() or not val.is_file() or not (folder / "test.jsonl").is_file()
-    wrong_size = not missing and config.data.n_train is not None and count_rows(train) != config.data.n_train
-    if rebuild or missing or wrong_size:
-        from agentgraph.finetune.datasets import build_dataset
-
-        build_dataset(agent, folder, seed=config.data.seed, n_train=config.data.n_train)
+    n_train = DEFAULT_TRAIN[agent] if config.data.n_train is None else config.data.n_train
+    if rebuild or not is_current(folder, config.data.seed, n_train):
+        build_dataset(agent, folder, seed=config.data.seed, n_train=n_train)
     return DataFiles(train, val, hash_files(train, val), count_rows(train), count_rows(val))
 
 

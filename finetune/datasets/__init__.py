@@ -4,12 +4,14 @@
 retrieval, the documents under `out_dir/corpus/{train,val,test}/`) and returns a `DatasetInfo` with the
 counts and a hash of everything written. Splits share no item (expression, document, fact set or
 sub-task), test and validation rows do not depend on the train count, and the same seed gives the same
-bytes. `write_card(info)` writes the committed summary `finetune/cards/<agent>.md`; `build_all()` does
+bytes; `out_dir/built.json` records the seed, the train count and a hash of the builders' code, so
+`is_current` can tell data built by other settings or older builders. `write_card(info)` writes the committed summary `finetune/cards/<agent>.md`; `build_all()` does
 both for every agent into the configured data folder.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -36,6 +38,8 @@ AGENTS = ("router", "math", "retrieval", "writing")
 DEFAULT_TRAIN = {"router": 600, "math": 600, "retrieval": 400, "writing": 400}
 DEFAULT_VAL = 100
 DEFAULT_TEST = 100
+STAMP = "built.json"
+"""The file in a data folder that records what the data was built from."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
 _MAKERS = {"router": router_data.make_example, "math": math_data.make_example, "writing": writing_data.make_example}
 _MODULES = {"router": router_data, "math": math_data, "retrieval": retrieval_data, "writing": writing_data}
@@ -77,6 +81,7 @@ def build_dataset(
     files = {split: out_dir / f"{split}.jsonl" for split in SPLITS}
     for split in SPLITS:
         write_jsonl(files[split], (example.row for example in examples[split]))
+    (out_dir / STAMP).write_text(json.dumps(build_stamp(seed, counts["train"])) + "\n", encoding="utf-8")
     return DatasetInfo(
         agent=agent,
         seed=seed,
@@ -89,6 +94,22 @@ def build_dataset(
         extra_dirs=extra_dirs,
         examples=tuple(_showcase(examples["train"])),
     )
+
+
+def build_stamp(seed: int, n_train: int) -> dict[str, int | str]:
+    """What a data folder is built from: the seed, the train count and the builders' code."""
+    package = Path(__file__).resolve().parent
+    code = [path for path in package.glob("*.py") if path.name != "unseen.py"]
+    return {"seed": seed, "n_train": n_train, "builders": files_hash(code, package)}
+
+
+def is_current(out_dir: Path, seed: int, n_train: int) -> bool:
+    """True when `out_dir` holds data these builders make with this seed and train count."""
+    try:
+        stamp = json.loads((Path(out_dir) / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return stamp == build_stamp(seed, n_train) and all((Path(out_dir) / f"{split}.jsonl").is_file() for split in SPLITS)
 
 
 def _showcase(examples: list[Example], count: int = 3) -> list[dict]:

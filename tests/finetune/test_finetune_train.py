@@ -60,3 +60,33 @@ def test_validation_subset_keeps_the_first_rows(tmp_path: Path) -> None:
     assert small.val_rows == 4 and [json.loads(x)["i"] for x in small.val.read_text().splitlines()] == [0, 1, 2, 3]
     assert validation_subset(data, tmp_path / "run", 0) is data
     assert validation_subset(data, tmp_path / "run", 20) is data
+
+
+def test_training_data_is_rebuilt_when_its_seed_count_or_builders_change(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from agentgraph.finetune.config import load_config
+    from agentgraph.finetune.datasets import STAMP
+    from agentgraph.finetune.train import ensure_dataset
+    from agentgraph.settings import Settings
+
+    settings = Settings(finetune={"data_dir": tmp_path})
+    config = load_config("router", settings.finetune.configs_dir).with_overrides(n_train=12)
+    train = tmp_path / "router" / "train.jsonl"
+
+    def rebuilt(config_now) -> bool:
+        with train.open("a") as handle:
+            handle.write("{}\n")  # a marker line only a rebuild removes
+        ensure_dataset("router", settings, config_now)
+        return not train.read_text().endswith("{}\n")
+
+    first = ensure_dataset("router", settings, config)
+    assert first.train_rows == 12 and (tmp_path / "router" / STAMP).is_file()
+    assert not rebuilt(config), "current data is kept"
+    assert rebuilt(replace(config, data=replace(config.data, seed=config.data.seed + 1)))
+    assert rebuilt(config.with_overrides(n_train=13))
+    stamp = tmp_path / "router" / STAMP
+    stamp.write_text(stamp.read_text().replace('"builders": "', '"builders": "0'))
+    assert rebuilt(config.with_overrides(n_train=13)), "data from older builders is rebuilt"
+    stamp.write_text("not json")
+    assert rebuilt(config.with_overrides(n_train=13)), "an unreadable stamp means a rebuild"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -22,69 +21,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from agentgraph import mathexpr
 from agentgraph.agents.math import MATH, calculator, final_answer, solve
 from agentgraph.finetune.datasets.common import Example, normalise_key, pick, swift_row, tool_call
+from agentgraph.finetune.datasets.math_numbers import MathItem, Num, any_number, decimal, integer, money, written
 from agentgraph.finetune.datasets.vocab import FIRST_NAMES, as_written
 
 RETRY_SHARE = 0.06
-
-
-@dataclass(frozen=True)
-class MathItem:
-    """A question with the call that answers it and the value that call must return."""
-
-    question: str
-    tool: str
-    argument: str
-    expected: Fraction | float | set[str] | str
-    """Exact value, approximate value (irrational), set of `x: v` roots, or solve's exact text."""
-    kind: str
-    held_out: bool = False
-
-
-@dataclass(frozen=True)
-class Num:
-    """A number: its exact value and how it is written in an expression."""
-
-    value: Fraction
-    text: str
-
-
-def _integer(rng: random.Random, low: int, high: int) -> Num:
-    value = rng.randint(low, high)
-    return Num(Fraction(value), str(value))
-
-
-def _decimal(rng: random.Random, low: int, high: int, places: int = 2) -> Num:
-    scale = 10**places
-    value = rng.randint(low * scale, high * scale)
-    if value % scale == 0:
-        value += rng.randint(1, scale - 1)
-    text = f"{value // scale}.{value % scale:0{places}d}".rstrip("0")
-    return Num(Fraction(value, scale), text)
-
-
-def _money(rng: random.Random, low: int, high: int) -> Num:
-    """A price in dollars and cents, written with two decimals."""
-    cents = rng.randint(low * 100, high * 100)
-    return Num(Fraction(cents, 100), f"{cents // 100}.{cents % 100:02d}")
-
-
-def _number(rng: random.Random) -> Num:
-    """A number from one of four ranges: small, medium, large (up to 6 digits), decimal."""
-    roll = rng.random()
-    if roll < 0.25:
-        return _integer(rng, 1, 20)
-    if roll < 0.6:
-        return _integer(rng, 21, 999)
-    if roll < 0.85:
-        return _integer(rng, 1000, 999_999)
-    return _decimal(rng, 0, 999, rng.choice((1, 2)))
-
-
-def _shown(rng: random.Random, num: Num) -> str:
-    """How the question writes a number (thousands separators sometimes)."""
-    if "." in num.text:
-        return num.text
-    return as_written(rng, int(num.text))
 
 
 _OPERATOR_WORDS = {
@@ -225,28 +165,28 @@ def _compact_signed(value: int) -> str:
 
 def _arith_binary(rng: random.Random, split: str) -> MathItem:
     op = rng.choice("+-*/")
-    a, b = _number(rng), _number(rng)
+    a, b = any_number(rng), any_number(rng)
     if (op == "-" or op == "/" and rng.random() < 0.8) and a.value < b.value:
         a, b = b, a
     if op == "/" and rng.random() < 0.6:  # mostly exact quotients
-        b = _integer(rng, 2, 99)
-        a = Num(b.value * int(_integer(rng, 2, 9999).value), "")
+        b = integer(rng, 2, 99)
+        a = Num(b.value * int(integer(rng, 2, 9999).value), "")
         a = Num(a.value, str(int(a.value)))
     if op == "/" and b.value == 0:
-        b = _integer(rng, 1, 9)
+        b = integer(rng, 1, 9)
     expected = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value, "/": a.value / b.value}[op]
     if rng.random() < 0.5:
         glyph = rng.choice(_OPERATOR_WORDS[op])
-        shown = f"{_shown(rng, a)}{glyph}{_shown(rng, b)}"
+        shown = f"{written(rng, a)}{glyph}{written(rng, b)}"
         template, held = pick(rng, ARITH_WRAPPERS, split)
         return MathItem(template.format(e=shown), "calculator", f"{a.text}{op}{b.text}", expected, "arithmetic", held)
     (question, expression), held = pick(rng, BINARY_WORDS[op], split)
-    text = question.format(a=_shown(rng, a), b=_shown(rng, b))
+    text = question.format(a=written(rng, a), b=written(rng, b))
     return MathItem(text, "calculator", expression.format(a=a.text, b=b.text), expected, "arithmetic", held)
 
 
 def _arith_multi(rng: random.Random, split: str) -> MathItem:
-    nums = {k: (_integer(rng, 2, 999) if rng.random() < 0.8 else _decimal(rng, 1, 99, 1)) for k in "abc"}
+    nums = {k: (integer(rng, 2, 999) if rng.random() < 0.8 else decimal(rng, 1, 99, 1)) for k in "abc"}
     a, b, c = (nums[k].value for k in "abc")
     code = {k: v.text for k, v in nums.items()}
     if rng.random() < 0.5:
@@ -254,13 +194,13 @@ def _arith_multi(rng: random.Random, split: str) -> MathItem:
         if "/" in shape and 0 in (b + c, c):
             return _arith_binary(rng, split)
         glyphs = {op: rng.choice((*_OPERATOR_WORDS[op][:2], _OPERATOR_WORDS[op][-1 if op in "+" else 3])) for op in "+-*/"}
-        shown = "".join(glyphs.get(ch, ch) for ch in shape).format(**{k: _shown(rng, v) for k, v in nums.items()})
+        shown = "".join(glyphs.get(ch, ch) for ch in shape).format(**{k: written(rng, v) for k, v in nums.items()})
         template, held = pick(rng, ARITH_WRAPPERS, split)
         return MathItem(template.format(e=shown), "calculator", shape.format(**code), value(a, b, c), "arithmetic", held)
     (question, shape, value), held = pick(rng, MULTI_WORDS, split)
     if "/(" in shape and b + c == 0:
         return _arith_binary(rng, split)
-    text = question.format(**{k: _shown(rng, v) for k, v in nums.items()})
+    text = question.format(**{k: written(rng, v) for k, v in nums.items()})
     return MathItem(text, "calculator", shape.format(**code), value(a, b, c), "arithmetic", held)
 
 
@@ -269,7 +209,7 @@ def _power(rng: random.Random, split: str) -> MathItem:
         root = rng.randint(2, 400)
         square = root * root
         template, held = pick(rng, ROOT_WORDS, split)
-        return MathItem(template.format(s=_shown(rng, Num(Fraction(square), str(square)))), "calculator", f"sqrt({square})", Fraction(root), "power", held)
+        return MathItem(template.format(s=written(rng, Num(Fraction(square), str(square)))), "calculator", f"sqrt({square})", Fraction(root), "power", held)
     (question, shape), held = pick(rng, POWER_WORDS, split)
     a = rng.randint(2, 30)
     n = 2 if "squared" in question else 3 if "cubed" in question else rng.randint(2, 6 if a < 10 else 3)
@@ -281,13 +221,13 @@ def _percent_value(rng: random.Random) -> Num:
     if roll < 0.7:
         return Num(Fraction(p := rng.choice((5, 10, 12, 15, 18, 20, 25, 30, 35, 40, 45, 50, 60, 75, 80, 90, 3, 7, 8, 2))), str(p))
     if roll < 0.85:
-        return _decimal(rng, 1, 30, 1)
-    return _integer(rng, 1, 99)
+        return decimal(rng, 1, 30, 1)
+    return integer(rng, 1, 99)
 
 
 def _percent(rng: random.Random, split: str) -> MathItem:
-    p, x = _percent_value(rng), (_integer(rng, 10, 99_999) if rng.random() < 0.8 else _decimal(rng, 1, 9999, 2))
-    fmt = {"p": p.text, "x": _shown(rng, x)}
+    p, x = _percent_value(rng), (integer(rng, 10, 99_999) if rng.random() < 0.8 else decimal(rng, 1, 9999, 2))
+    fmt = {"p": p.text, "x": written(rng, x)}
     code = {"p": p.text, "x": x.text}
     roll = rng.random()
     if roll < 0.35:
@@ -300,14 +240,14 @@ def _percent(rng: random.Random, split: str) -> MathItem:
         template, held = pick(rng, PERCENT_DOWN, split)
         return MathItem(template.format(**fmt), "calculator", "{x}*(1-{p}%)".format(**code), x.value * (1 - p.value / 100), "percent", held)
     if roll < 0.8:
-        whole = _integer(rng, 10, 9999)
+        whole = integer(rng, 10, 9999)
         part = Num(Fraction(v := rng.randint(1, int(whole.value))), str(v))
         template, held = pick(rng, PERCENT_RATIO, split)
-        text = template.format(x=_shown(rng, part), y=_shown(rng, whole))
+        text = template.format(x=written(rng, part), y=written(rng, whole))
         return MathItem(text, "calculator", f"{part.text}/{whole.text}*100", part.value / whole.value * 100, "percent", held)
     (question, shape, sign), held = pick(rng, PERCENT_MONEY, split)
-    price = _money(rng, 5, 2000) if rng.random() < 0.5 else _integer(rng, 5, 5000)
-    text = question.format(p=p.text, x=_shown(rng, price))
+    price = money(rng, 5, 2000) if rng.random() < 0.5 else integer(rng, 5, 5000)
+    text = question.format(p=p.text, x=written(rng, price))
     share = p.value / 100
     expected = price.value * (1 + sign * share) if sign else share * price.value
     return MathItem(text, "calculator", shape.format(p=p.text, x=price.text), expected, "percent", held)
@@ -315,33 +255,33 @@ def _percent(rng: random.Random, split: str) -> MathItem:
 
 def _word_problem(rng: random.Random, split: str) -> MathItem:
     name, item = rng.choice(FIRST_NAMES), rng.choice(ITEMS)
-    n, price = rng.randint(2, 24), _money(rng, 1, 99)
+    n, price = rng.randint(2, 24), money(rng, 1, 99)
     problems: list[tuple[str, str, Fraction]] = [
         (f"{name} buys {n} {item} at ${price.text} each. What is the total?", f"{n}*{price.text}", n * price.value),
     ]
-    extra = _money(rng, 1, 20)
+    extra = money(rng, 1, 20)
     problems.append((
         f"{name} buys {n} {item} at ${price.text} each and a bag for ${extra.text}. How much is that in total?",
         f"{n}*{price.text}+{extra.text}", n * price.value + extra.value,
     ))
-    pack = _money(rng, 5, 300)
+    pack = money(rng, 5, 300)
     problems.append((f"A pack of {n} {item} costs ${pack.text}. What does one cost?", f"{pack.text}/{n}", pack.value / n))
     note = next(v for v in (20, 50, 100, 500, 1000, 5000) if v > n * price.value)
     problems.append((
         f"{name} pays for {n} {item} at ${price.text} each with a ${note} note. How much change is due?",
         f"{note}-{n}*{price.text}", note - n * price.value,
     ))
-    speed, hours = rng.randint(12, 320), _decimal(rng, 1, 12, 1)
+    speed, hours = rng.randint(12, 320), decimal(rng, 1, 12, 1)
     problems += [
         (f"A train travels at {speed} km/h for {hours.text} hours. How far does it go?", f"{speed}*{hours.text}", speed * hours.value),
         (f"A car covers {speed * 3} km in {hours.text} hours. What is its average speed in km/h?", f"{speed * 3}/{hours.text}", speed * 3 / hours.value),
         (f"How long does it take to drive {speed * n} km at {speed} km/h?", f"{speed * n}/{speed}", Fraction(n)),
         (f"A cyclist rides {n} miles in {speed} minutes. What is the speed in miles per hour?", f"{n}/{speed}*60", Fraction(n, speed) * 60),
     ]
-    bill, people = _money(rng, 20, 2000), rng.randint(2, 12)
-    width, length = _decimal(rng, 2, 40, 1), _decimal(rng, 2, 60, 1)
+    bill, people = money(rng, 20, 2000), rng.randint(2, 12)
+    width, length = decimal(rng, 2, 40, 1), decimal(rng, 2, 60, 1)
     problems += [
-        (f"Split a ${_shown(rng, bill)} bill among {people} people. How much does each pay?", f"{bill.text}/{people}", bill.value / people),
+        (f"Split a ${written(rng, bill)} bill among {people} people. How much does each pay?", f"{bill.text}/{people}", bill.value / people),
         (f"A room is {width.text} m by {length.text} m. What is its area in square metres?", f"{width.text}*{length.text}", width.value * length.value),
         (f"What is the perimeter of a {width.text} m by {length.text} m garden?", f"2*({width.text}+{length.text})", 2 * (width.value + length.value)),
     ]
@@ -364,7 +304,7 @@ def _word_problem(rng: random.Random, split: str) -> MathItem:
     scores = [rng.randint(40, 100) for _ in range(rng.choice((3, 4, 5)))]
     listed = ", ".join(map(str, scores[:-1])) + f" and {scores[-1]}"
     eggs, box = rng.randint(25, 5000), rng.choice((6, 10, 12, 24, 30))
-    litres, distance = _decimal(rng, 3, 15, 1), rng.randint(20, 2000)
+    litres, distance = decimal(rng, 3, 15, 1), rng.randint(20, 2000)
     born, year = rng.randint(1900, 2015), rng.randint(2016, 2040)
     problems += [
         (f"The scores were {listed}. What is the average?", f"({'+'.join(map(str, scores))})/{len(scores)}", Fraction(sum(scores), len(scores))),
@@ -383,10 +323,10 @@ def _everyday_problem(rng: random.Random, split: str) -> MathItem:
     whether the adapter reads an unseen problem into the right expression (brackets included).
     """
     name, item = rng.choice(FIRST_NAMES), rng.choice(ITEMS)
-    a, b = _money(rng, 20, 900), _money(rng, 1, 19)
+    a, b = money(rng, 20, 900), money(rng, 1, 19)
     n, m = rng.randint(2, 30), rng.randint(2, 30)
-    wage, hours = _money(rng, 8, 60), rng.randint(2, 60)
-    d1, d2, t1, t2 = rng.randint(10, 400), rng.randint(10, 400), _decimal(rng, 1, 6, 1), _decimal(rng, 1, 6, 1)
+    wage, hours = money(rng, 8, 60), rng.randint(2, 60)
+    d1, d2, t1, t2 = rng.randint(10, 400), rng.randint(10, 400), decimal(rng, 1, 6, 1), decimal(rng, 1, 6, 1)
     celsius, side = rng.randint(-30, 45), rng.randint(2, 40)
     base, height = rng.randint(2, 90), rng.randint(2, 90)
     old, new = rng.randint(20, 900), rng.randint(20, 900)
@@ -397,10 +337,10 @@ def _everyday_problem(rng: random.Random, split: str) -> MathItem:
     fee, monthly = rng.randint(10, 200), rng.randint(5, 120)
     mps = rng.randint(2, 90)
     grams, servings, wanted = rng.choice((150, 200, 250, 300, 400, 450, 500, 600)), rng.choice((2, 4, 6, 8)), rng.randint(1, 20)
-    x, y = _money(rng, 1, 40), _money(rng, 1, 40)
+    x, y = money(rng, 1, 40), money(rng, 1, 40)
     had, gave, got = rng.randint(30, 900), rng.randint(1, 29), rng.randint(1, 300)
     rows, seats, taken = rng.randint(5, 40), rng.randint(2, 8), rng.randint(1, 30)
-    length, width, depth = rng.randint(2, 50), rng.randint(2, 25), _decimal(rng, 1, 4, 1)
+    length, width, depth = rng.randint(2, 50), rng.randint(2, 25), decimal(rng, 1, 4, 1)
     shapes: list[tuple[tuple[str, ...], str, Fraction]] = [
         (
             (

@@ -320,13 +320,12 @@ def eval_writing(row: dict, invoke: Invoke) -> CaseResult:
 
 
 def load_test_rows(agent: str, settings: Settings, limit: int | None = None) -> list[dict]:
-    """The agent's held-out test rows (built with the data builder when missing)."""
+    """The agent's held-out test rows (built with the data builder unless current)."""
     from agentgraph.finetune.config import load_config
     from agentgraph.finetune.train import ensure_dataset
 
+    ensure_dataset(agent, settings, load_config(agent, settings.finetune.configs_dir))
     path = Path(settings.finetune.data_dir) / agent / "test.jsonl"
-    if not path.is_file():
-        ensure_dataset(agent, settings, load_config(agent, settings.finetune.configs_dir))
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not rows:
         raise EvalError(f"{path} has no rows")

@@ -90,3 +90,18 @@ def test_training_data_is_rebuilt_when_its_seed_count_or_builders_change(tmp_pat
     assert rebuilt(config.with_overrides(n_train=13)), "data from older builders is rebuilt"
     stamp.write_text("not json")
     assert rebuilt(config.with_overrides(n_train=13)), "an unreadable stamp means a rebuild"
+
+
+def test_eval_rebuilds_a_stale_built_test_split_and_keeps_one_placed_by_hand(tmp_path: Path) -> None:
+    from agentgraph.finetune.datasets import STAMP
+    from agentgraph.finetune.evaluate import load_test_rows
+    from agentgraph.settings import Settings
+
+    settings = Settings(finetune={"data_dir": tmp_path})
+    folder = tmp_path / "math"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text(json.dumps(RETRY) + "\n")
+    assert load_test_rows("math", settings) == [RETRY], "a split placed by hand is used as it is"
+    (folder / STAMP).write_text(json.dumps({"seed": 99, "n_train": 1, "builders": "older"}))
+    rebuilt = load_test_rows("math", settings)
+    assert len(rebuilt) == 100 and RETRY not in rebuilt

@@ -4,14 +4,17 @@
 retrieval, the documents under `out_dir/corpus/{train,val,test}/`) and returns a `DatasetInfo` with the
 counts and a hash of everything written. Splits share no item (expression, document, fact set or
 sub-task), test and validation rows do not depend on the train count, and the same seed gives the same
-bytes; `out_dir/built.json` records the seed, the train count and a hash of the builders' code, so
-`is_current` can tell data built by other settings or older builders. `write_card(info)` writes the committed summary `finetune/cards/<agent>.md`; `build_all()` does
+bytes; `out_dir/built.json` records the seed, the train count and a hash of the code the rows come from
+(the builders, and the prompts, tools and calculator of `ROW_SOURCES`), so `is_current` can tell data
+built by other settings or older code. `write_card(info)` writes the committed summary `finetune/cards/<agent>.md`; `build_all()` does
 both for every agent into the configured data folder.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -39,6 +42,11 @@ DEFAULT_TRAIN = {"router": 600, "math": 600, "retrieval": 400, "writing": 400}
 DEFAULT_VAL = 100
 DEFAULT_TEST = 100
 STAMP = "built.json"
+ROW_SOURCES = (
+    "agentgraph.agent", "agentgraph.agents", "agentgraph.agents.math", "agentgraph.agents.retrieval",
+    "agentgraph.agents.writing", "agentgraph.mathexpr", "agentgraph.retrieval.loaders", "agentgraph.router",
+)
+"""Modules outside the builders whose code shapes the rows: system prompts, tool schemas, the calculator."""
 """The file in a data folder that records what the data was built from."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
 _MAKERS = {"router": router_data.make_example, "math": math_data.make_example, "writing": writing_data.make_example}
@@ -97,10 +105,14 @@ def build_dataset(
 
 
 def build_stamp(seed: int, n_train: int) -> dict[str, int | str]:
-    """What a data folder is built from: the seed, the train count and the builders' code."""
+    """What a data folder is built from: the seed, the train count, the builders' code and `ROW_SOURCES`."""
     package = Path(__file__).resolve().parent
     code = [path for path in package.glob("*.py") if path.name != "unseen.py"]
-    return {"seed": seed, "n_train": n_train, "builders": files_hash(code, package)}
+    sources = [Path(importlib.import_module(name).__file__ or "").resolve() for name in ROW_SOURCES]
+    return {
+        "seed": seed, "n_train": n_train, "builders": files_hash(code, package),
+        "row_sources": files_hash(sources, Path(os.path.commonpath(sources))),
+    }
 
 
 def is_current(out_dir: Path, seed: int, n_train: int) -> bool:

@@ -90,6 +90,36 @@ def test_training_data_is_rebuilt_when_its_seed_count_or_builders_change(tmp_pat
     assert rebuilt(config.with_overrides(n_train=13)), "data from older builders is rebuilt"
     stamp.write_text("not json")
     assert rebuilt(config.with_overrides(n_train=13)), "an unreadable stamp means a rebuild"
+    stamp.write_text(stamp.read_text().replace('"row_sources": "', '"row_sources": "0'))
+    assert rebuilt(config.with_overrides(n_train=13)), "data made with other prompts or tools is rebuilt"
+
+
+def _module_of(module: str, name: str) -> str:
+    """`from module import name`: the module `name` is, or else `module` itself."""
+    import importlib.util
+
+    try:
+        return f"{module}.{name}" if importlib.util.find_spec(f"{module}.{name}") else module
+    except ModuleNotFoundError:
+        return module
+
+
+def test_the_stamp_covers_every_agentgraph_module_the_builders_take_rows_from() -> None:
+    """A prompt or tool edited outside the builders makes their data stale too."""
+    import ast
+
+    from agentgraph.finetune import datasets
+
+    imported: set[str] = set()
+    for path in Path(datasets.__file__).parent.glob("*.py"):
+        if path.name == "unseen.py":  # the hand-written set is not built data
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agentgraph"):
+                imported.update(_module_of(node.module, alias.name) for alias in node.names)
+    # settings name the data folder, serving the tokenizer that counts tokens for the cards: neither shapes rows
+    outside = {n for n in imported if not n.startswith(("agentgraph.finetune", "agentgraph.settings", "agentgraph.serving"))}
+    assert outside and outside <= set(datasets.ROW_SOURCES), outside - set(datasets.ROW_SOURCES)
 
 
 def test_eval_rebuilds_a_stale_built_test_split_and_keeps_one_placed_by_hand(tmp_path: Path) -> None:

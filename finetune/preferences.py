@@ -137,14 +137,12 @@ def preference_files(
 ) -> Any:
     """Train/val preference files for `method`: from `given` (split 90/10) or generated from `data`'s SFT
     rows; `first` (DPO rows, e.g. the adapter's own mistakes) lead the training rows and count towards `count`."""
+    from agentgraph.finetune.rows import read_rows
     from agentgraph.finetune.train import DataFiles, hash_files
 
     first = as_method(first or [], method)
     if given is not None:
-        rows = _read(given)
-        key = "rejected_response" if method == "dpo" else "label"
-        if not rows or any(key not in row for row in rows):
-            raise ValueError(f"{given} is not a {method} file: every row needs {key!r}")
+        rows = read_rows(given, need="rejected_response" if method == "dpo" else "label")
         cut = max(1, len(rows) // 10)
         train, val = first + (rows[cut:] or rows), rows[:cut]
     else:

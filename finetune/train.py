@@ -123,6 +123,21 @@ def training_file(data: DataFiles, out_dir: Path, mask_failed: bool) -> DataFile
     return DataFiles(train, data.val, data.data_hash, data.train_rows, data.val_rows)
 
 
+def with_extra_rows(data: DataFiles, extra: list[Path], out_dir: Path) -> DataFiles:
+    """The data with the rows of `extra` (e.g. exported traces) added to the training split, each file
+    checked first: a bad row stops the run with its file and line."""
+    from agentgraph.finetune.rows import read_rows
+
+    if not extra:
+        return data
+    rows = [row for path in extra for row in read_rows(path)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train = out_dir / "train.jsonl"
+    built = [line + "\n" for line in data.train.read_text(encoding="utf-8").splitlines() if line.strip()]
+    train.write_text("".join(built + [json.dumps(row, ensure_ascii=False) + "\n" for row in rows]), encoding="utf-8")
+    return DataFiles(train, data.val, hash_files(train, data.val), data.train_rows + len(rows), data.val_rows)
+
+
 def validation_subset(data: DataFiles, out_dir: Path, rows: int) -> DataFiles:
     """The same data with only the first `rows` validation rows (validation is slow on a CPU)."""
     if rows <= 0 or data.val_rows <= rows:
@@ -298,6 +313,7 @@ def finetune(
     register: bool = True,
     preferences: Path | None = None,
     mistakes: int = 0,
+    extra_rows: list[Path] | None = None,
     on_event: Callable[[LogEvent], None] | None = None,
     on_stage: Callable[[str, int | None], None] | None = None,
 ) -> TrainResult:
@@ -305,12 +321,15 @@ def finetune(
 
     dpo/kto with `mistakes`: that many fresh training-distribution rows are first run through the
     served adapter (the server is started if needed); its mistakes (kept in the run's
-    data/mistakes.jsonl) lead the preference data."""
+    data/mistakes.jsonl) lead the preference data. `extra_rows`: files of agent rows (e.g. from
+    `agentgraph traces export --format swift`) trained on beside the built training split."""
     from agentgraph.serving.prepare import prepare_model
     from agentgraph.serving.profile import get_profile
 
     if agent not in AGENTS:
         raise TrainingError(f"unknown agent {agent!r}; use one of {', '.join(AGENTS)}")
+    if extra_rows and method != "sft":
+        raise TrainingError(f"extra rows are SFT rows; {method} takes a preference file (--preferences)")
     stage = on_stage or (lambda _text, _total: None)
     config = load_config(agent, settings.finetune.configs_dir).with_overrides(max_steps=max_steps, n_train=train_rows)
     profile = get_profile(settings.model.profile)
@@ -323,6 +342,7 @@ def finetune(
     run_dir = Path(settings.finetune.runs_dir) / f"{agent}-{method}-{stamp}"
     init_adapter = None
     data = validation_subset(sft_data, run_dir / "data", config.data.val_rows)
+    data = with_extra_rows(data, list(extra_rows or []), run_dir / "data")
     data = training_file(data, run_dir / "data", config.data.mask_failed_calls)
     if method != "sft":
         from agentgraph.finetune.preferences import preference_files

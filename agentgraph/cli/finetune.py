@@ -26,6 +26,9 @@ def finetune_command(
     mistakes: int = typer.Option(
         0, "--mistakes", help="dpo/kto: first run this many fresh rows through the served adapter; its mistakes lead the pairs."
     ),
+    rows: list[Path] = typer.Option(
+        [], "--rows", help="sft: a file of agent rows (e.g. from `agentgraph traces export --format swift`) to train on beside the built data; repeatable."
+    ),
     from_run: Path | None = typer.Option(
         None, "--from-run", help="Do not train: export and register the latest checkpoint of this earlier run (e.g. one that was stopped)."
     ),
@@ -96,6 +99,7 @@ def finetune_command(
             register=register,
             preferences=preferences,
             mistakes=mistakes,
+            extra_rows=rows,
             on_event=on_event,
             on_stage=on_stage,
         )

@@ -17,6 +17,7 @@ from graph_fakes import Script, SpyTool, ai, call, handoff  # noqa: E402
 from agentgraph.agents.math import MATH  # noqa: E402
 from agentgraph.agents.retrieval import make_retrieval_agent  # noqa: E402
 from agentgraph.agents.writing import WRITING  # noqa: E402
+from agentgraph.finetune.rows import read_rows  # noqa: E402
 from agentgraph.finetune.traces import TraceError, export_rows  # noqa: E402
 from agentgraph.graph import build_graph  # noqa: E402
 from agentgraph.runtime import open_checkpointer  # noqa: E402
@@ -96,3 +97,14 @@ def test_dpo_pairs_come_from_edits(stored) -> None:  # noqa: ANN001
 def test_unknown_format(stored) -> None:  # noqa: ANN001
     with pytest.raises(TraceError, match="unknown format"):
         export_rows(stored, "math", "csv")
+
+
+@pytest.mark.parametrize(
+    ("agent", "fmt", "need"),
+    [("math", "swift", None), ("router", "swift", None), ("retrieval", "kto", "label"), ("retrieval", "dpo", "rejected_response")],
+)
+def test_exported_rows_are_rows_training_takes(stored, tmp_path: Path, agent: str, fmt: str, need: str | None) -> None:  # noqa: ANN001
+    rows = export_rows(stored, agent, fmt)
+    path = tmp_path / f"{agent}-{fmt}.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert read_rows(path, need=need) == rows

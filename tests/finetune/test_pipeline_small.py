@@ -1,6 +1,7 @@
-"""The whole adapter pipeline in small, on the real stack: build 16 math rows, train 3 steps with ms-swift,
-export and register the adapter in a temporary registry, serve it with vLLM, evaluate it on test rows;
-then run fresh rows through the served adapter and train 2 DPO steps on its mistakes.
+"""The whole adapter pipeline in small, on the real stack: build 16 math rows, train 3 steps with ms-swift
+on them and a row from another file, export and register the adapter in a temporary registry, serve it
+with vLLM, evaluate it on test rows; then run fresh rows through the served adapter and train 2 DPO steps
+on its mistakes.
 
 About 6 minutes on 2 CPU cores (ms-swift and vLLM start-up dominate).
 """
@@ -19,6 +20,7 @@ from agentgraph.serving.prepare import PreparedModel
 from agentgraph.serving.registry import AdapterEntry, AdapterRegistry
 from agentgraph.serving.server import stop_server
 from agentgraph.settings import Settings, get_settings
+from tests.finetune.rows import MATH_ROW
 
 pytestmark = [pytest.mark.server, pytest.mark.model]
 
@@ -83,7 +85,11 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
 
     runner = CliRunner()
     adapter = tmp_path / "adapter"
-    trained = runner.invoke(app, ["finetune", "math", "--max-steps", "3", "--output", str(adapter), "--no-register"])
+    traces = tmp_path / "traces.jsonl"  # rows as `traces export` writes them, trained on beside the built ones
+    traces.write_text(json.dumps(MATH_ROW) + "\n")
+    trained = runner.invoke(
+        app, ["finetune", "math", "--max-steps", "3", "--rows", str(traces), "--output", str(adapter), "--no-register"]
+    )
     assert trained.exit_code == 0, trained.output + repr(trained.exception)
     assert "3/3  loss" in trained.output  # no terminal: progress comes as plain lines
 
@@ -92,7 +98,7 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
         assert handle.keys() and all(handle.get_tensor(k).dtype.itemsize == 2 for k in handle.keys())
         assert not any("modules_to_save" in k for k in handle.keys())
     metrics = json.loads((adapter / "metrics.json").read_text())
-    assert metrics["steps"] == 3 and metrics["train_rows"] == 16 and metrics["val_rows"] == 4
+    assert metrics["steps"] == 3 and metrics["train_rows"] == 16 + 1 and metrics["val_rows"] == 4
     assert metrics["final_train_loss"] > 0 and metrics["final_val_loss"] > 0
     assert metrics["base_model_hash"] == prepared_model.base_model_hash and len(metrics["data_hash"]) == 16
     assert not AdapterRegistry.load(small_env.registry_path).entries  # --no-register

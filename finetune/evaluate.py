@@ -323,13 +323,15 @@ def load_test_rows(agent: str, settings: Settings, limit: int | None = None) -> 
     """The agent's held-out test rows: built with the data builder when missing, rebuilt when the
     builders made them with other settings or older code; a test split placed by hand is used as it is."""
     from agentgraph.finetune.config import load_config
-    from agentgraph.finetune.datasets import STAMP
+    from agentgraph.finetune.datasets import is_placed_by_hand
     from agentgraph.finetune.train import ensure_dataset
 
     folder = Path(settings.finetune.data_dir) / agent
     path = folder / "test.jsonl"
-    if not path.is_file() or (folder / STAMP).is_file():
+    if not is_placed_by_hand(folder):
         ensure_dataset(agent, settings, load_config(agent, settings.finetune.configs_dir))
+    if not path.is_file():
+        raise EvalError(f"{folder} was placed by hand (no built.json) and has no test.jsonl")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not rows:
         raise EvalError(f"{path} has no rows")

@@ -73,14 +73,18 @@ def hash_files(*paths: Path) -> str:
 
 def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild: bool = False) -> DataFiles:
     """The agent's train/val files, built with the data builder unless the folder holds what the
-    current builders make from the config's seed and train count (or when `rebuild`)."""
-    from agentgraph.finetune.datasets import DEFAULT_TRAIN, build_dataset, is_current
+    current builders make from the config's seed and train count, or files placed there by hand (used
+    as they are; `rebuild` replaces them too)."""
+    from agentgraph.finetune.datasets import DEFAULT_TRAIN, build_dataset, is_current, is_placed_by_hand
 
     folder = Path(settings.finetune.data_dir) / agent
     train, val = folder / "train.jsonl", folder / "val.jsonl"
     n_train = DEFAULT_TRAIN[agent] if config.data.n_train is None else config.data.n_train
-    if rebuild or not is_current(folder, config.data.seed, n_train):
+    if rebuild or not (is_current(folder, config.data.seed, n_train) or is_placed_by_hand(folder)):
         build_dataset(agent, folder, seed=config.data.seed, n_train=n_train)
+    missing = [path.name for path in (train, val) if not path.is_file()]
+    if missing:
+        raise TrainingError(f"{folder} was placed by hand (no built.json) and has no {' or '.join(missing)}")
     return DataFiles(train, val, hash_files(train, val), count_rows(train), count_rows(val))
 
 

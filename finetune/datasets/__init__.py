@@ -115,6 +115,13 @@ def build_stamp(seed: int, n_train: int) -> dict[str, int | str]:
     }
 
 
+def is_placed_by_hand(out_dir: Path) -> bool:
+    """True when `out_dir` holds split files the builders did not write (no built.json): data to use as
+    it is and never to overwrite."""
+    out_dir = Path(out_dir)
+    return not (out_dir / STAMP).exists() and any((out_dir / f"{split}.jsonl").exists() for split in SPLITS)
+
+
 def is_current(out_dir: Path, seed: int, n_train: int) -> bool:
     """True when `out_dir` holds data these builders make with this seed and train count."""
     try:

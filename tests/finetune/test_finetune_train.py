@@ -135,3 +135,26 @@ def test_eval_rebuilds_a_stale_built_test_split_and_keeps_one_placed_by_hand(tmp
     (folder / STAMP).write_text(json.dumps({"seed": 99, "n_train": 1, "builders": "older"}))
     rebuilt = load_test_rows("math", settings)
     assert len(rebuilt) == 100 and RETRY not in rebuilt
+
+
+def test_training_uses_data_placed_by_hand_as_it_is_and_names_a_missing_split(tmp_path: Path) -> None:
+    import pytest
+
+    from agentgraph.finetune.config import load_config
+    from agentgraph.finetune.evaluate import EvalError, load_test_rows
+    from agentgraph.finetune.train import TrainingError, ensure_dataset
+    from agentgraph.settings import Settings
+
+    settings = Settings(finetune={"data_dir": tmp_path})
+    config = load_config("math", settings.finetune.configs_dir).with_overrides(n_train=12)
+    folder = tmp_path / "math"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text(json.dumps(RETRY) + "\n")
+    with pytest.raises(TrainingError, match=r"math was placed by hand \(no built.json\) and has no val.jsonl"):
+        ensure_dataset("math", settings, config)
+    with pytest.raises(EvalError, match="has no test.jsonl"):
+        load_test_rows("math", settings)
+    (folder / "val.jsonl").write_text(json.dumps(RETRY) + "\n")
+    data = ensure_dataset("math", settings, config)
+    assert (data.train_rows, data.val_rows) == (1, 1) and json.loads(data.train.read_text()) == RETRY, "never overwritten"
+    assert ensure_dataset("math", settings, config, rebuild=True).train_rows == 12

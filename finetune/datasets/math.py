@@ -2,8 +2,9 @@
 `final_answer(result)`.
 
 Questions come from many phrasings (symbols and words, percentages, word problems about prices, speeds,
-areas, savings, rates, unit changes and shares, linear and quadratic equations, systems) with numbers
-from 1 to 6 digits and decimals. Every item carries its value computed independently with fractions; the row is kept only when
+areas, savings, rates, unit changes and shares, linear and quadratic equations, systems, and the everyday
+wording of `math_everyday`: numbers in words, dozens, unit changes, means of lists, fractions of amounts)
+with numbers from 1 to 6 digits and decimals. Every item carries its value computed independently with fractions; the row is kept only when
 the real tool (through `agentgraph.mathexpr`) returns that value. A few rows show a call the tool
 refuses (its ToolException text is the tool response) followed by a corrected call. The item of a row is
 its final tool argument: no expression or equation appears in two splits.
@@ -21,6 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from agentgraph import mathexpr
 from agentgraph.agents.math import MATH, calculator, final_answer, solve
 from agentgraph.finetune.datasets.common import Example, normalise_key, pick, swift_row, tool_call
+from agentgraph.finetune.datasets.math_everyday import everyday_item
 from agentgraph.finetune.datasets.math_numbers import MathItem, Num, any_number, decimal, integer, money, written
 from agentgraph.finetune.datasets.vocab import FIRST_NAMES, as_written
 
@@ -553,8 +555,8 @@ def _system(rng: random.Random, split: str) -> MathItem:
 
 
 GENERATORS: tuple[tuple[Callable[[random.Random, str], MathItem], float], ...] = (
-    (_arith_binary, 0.2), (_arith_multi, 0.12), (_power, 0.05), (_percent, 0.17), (_word_problem, 0.16),
-    (_everyday_problem, 0.14), (_linear, 0.09), (_quadratic, 0.03), (_system, 0.04),
+    (_arith_binary, 0.14), (_arith_multi, 0.09), (_power, 0.03), (_percent, 0.12), (_word_problem, 0.12),
+    (_everyday_problem, 0.11), (everyday_item, 0.27), (_linear, 0.07), (_quadratic, 0.02), (_system, 0.03),
 )
 
 

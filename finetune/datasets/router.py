@@ -1,7 +1,8 @@
 """Router adapter rows: a request -> one model turn of handoff calls, each sub-task copied word for word.
 
 Single requests come from the math, retrieval and writing generators (their questions and tasks, with
-their phrasings); multi-part requests chain two or three of them, each a sentence of its own, and the
+their phrasings); multi-part requests chain two or three of them, each a sentence of its own or, in a third of the
+joins, continuing the sentence before it ("What is 15% of 80, then email Sam the result."), and the
 router answers with one `transfer_to_<agent>(task=...)` call per part, in order, in ONE turn
 (`[transfer_to_math(task="What is 15% of 80?"), transfer_to_writing(task="Then email Sam the result.")]`).
 Math and retrieval parts are independent questions (the graph runs them side by side, so each must
@@ -29,6 +30,10 @@ from agentgraph.router import ROUTER_ADAPTER, ROUTER_PROMPT, handoff_tool_name, 
 
 CONNECTORS = ("", "", "", "Also, ", "And ", "Plus, ", "Next, ")
 """Openings of a later independent part (copied with it: the task is the sentence as the user wrote it)."""
+ONE_SENTENCE_SHARE = 0.3
+"""How often two neighbouring parts share one sentence, the earlier ending in a comma."""
+SENTENCE_JOINS = ("and ", "then ", "and also ", "and then ")
+"""Openings of a later independent part that continues the earlier part's sentence."""
 KINDS = (
     ("math", 0.2), ("retrieval", 0.2), ("writing", 0.16), ("math+writing", 0.13), ("retrieval+writing", 0.13),
     ("retrieval+math", 0.12), ("retrieval+math+writing", 0.03), ("math+math", 0.03),
@@ -72,6 +77,9 @@ def _parts(rng: random.Random, split: str, kind: str) -> list[tuple[str, str, bo
             connector = rng.choice(CONNECTORS)
             text = connector + (text[:1].lower() + text[1:] if connector else text)
         parts.append((agent, _ends_sentence(text) if position < len(agents) - 1 else text, held))
+    for position in range(1, len(parts)):
+        if rng.random() < ONE_SENTENCE_SHARE:
+            parts[position - 1], parts[position] = _one_sentence(rng, parts[position - 1], parts[position])
     if rng.random() < 0.1:  # people do not always capitalise or punctuate
         agent, text, held = parts[0]
         parts[0] = (agent, text[:1].lower() + text[1:], held)
@@ -81,11 +89,22 @@ def _parts(rng: random.Random, split: str, kind: str) -> list[tuple[str, str, bo
     return parts
 
 
+def _one_sentence(
+    rng: random.Random, earlier: tuple[str, str, bool], later: tuple[str, str, bool]
+) -> tuple[tuple[str, str, bool], tuple[str, str, bool]]:
+    """Two parts written as one sentence (`What is 15% of 80, then email Sam the result.`)."""
+    (first_agent, first, first_held), (agent, text, held) = earlier, later
+    text = text[:1].lower() + text[1:]
+    if agent != "writing" and not text.startswith(tuple(c.lower() for c in CONNECTORS if c)):
+        text = rng.choice(SENTENCE_JOINS) + text
+    return (first_agent, first.rstrip(".?!") + ",", first_held), (agent, text, held)
+
+
 def make_example(rng: random.Random, split: str) -> Example | None:
     """One router row: the request, then one turn with a handoff call per part."""
     kind = rng.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS])[0]
     parts = _parts(rng, split, kind)
-    if len({normalise_key(task) for _, task, _ in parts}) != len(parts):
+    if len({_task_key(task) for _, task, _ in parts}) != len(parts):
         return None
     handoffs = [(agent, task) for agent, task, _ in parts]
     row = router_row(" ".join(task for _, task in handoffs), handoffs)
@@ -107,7 +126,16 @@ def is_follow_up(agents: list[str], position: int) -> bool:
 
 def _content_keys(parts: list[tuple[str, str]]) -> set[str]:
     agents = [agent for agent, _ in parts]
-    return {normalise_key(task) for i, (_, task) in enumerate(parts) if not is_follow_up(agents, i)}
+    return {_task_key(task) for i, (_, task) in enumerate(parts) if not is_follow_up(agents, i)}
+
+
+def _task_key(task: str) -> str:
+    """The key of a sub-task without the opening or comma that joined it to the request."""
+    key = normalise_key(task).rstrip(" ,")
+    for opening in sorted({o.strip().lower() for o in (*CONNECTORS, *SENTENCE_JOINS) if o}, key=len, reverse=True):
+        if key.startswith(opening + " "):
+            return key[len(opening) + 1 :]
+    return key
 
 
 def handoffs(row: dict) -> list[tuple[str, str]]:

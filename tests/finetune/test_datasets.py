@@ -258,3 +258,18 @@ def test_ms_swift_keeps_every_row_and_trains_only_the_model_turns(built: dict[st
             if message["role"] == "assistant":
                 expected.append(message["content"] + "<end_of_turn>")
         assert runs == expected, "only the model turns (calls and answers, each with its turn end) carry loss"
+
+
+def test_router_parts_joined_in_one_sentence_keep_their_item_keys() -> None:
+    rng = random.Random(2)
+    joined = []
+    for _ in range(400):
+        example = router_data.make_example(rng, "train")
+        tasks = [task for _, task in router_data.handoffs(example.row)] if example else []
+        if len(tasks) > 1 and tasks[0].endswith(","):
+            joined.append((tasks, example))
+    assert joined, "some multi-part requests share one sentence"
+    for tasks, example in joined:
+        assert not tasks[1][:1].isupper()
+        for key in router_data.item_keys(example.row):
+            assert not key.startswith(("and ", "then ", "also")) and not key.endswith(",")

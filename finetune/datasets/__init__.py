@@ -42,12 +42,12 @@ DEFAULT_TRAIN = {"router": 600, "math": 600, "retrieval": 400, "writing": 400}
 DEFAULT_VAL = 100
 DEFAULT_TEST = 100
 STAMP = "built.json"
+"""The file in a data folder that records what the data was built from."""
 ROW_SOURCES = (
     "agentgraph.agent", "agentgraph.agents", "agentgraph.agents.math", "agentgraph.agents.retrieval",
     "agentgraph.agents.writing", "agentgraph.mathexpr", "agentgraph.retrieval.loaders", "agentgraph.router",
 )
 """Modules outside the builders whose code shapes the rows: system prompts, tool schemas, the calculator."""
-"""The file in a data folder that records what the data was built from."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
 _MAKERS = {"router": router_data.make_example, "math": math_data.make_example, "writing": writing_data.make_example}
 _MODULES = {"router": router_data, "math": math_data, "retrieval": retrieval_data, "writing": writing_data}

@@ -129,10 +129,14 @@ def _content_keys(parts: list[tuple[str, str]]) -> set[str]:
     return {_task_key(task) for i, (_, task) in enumerate(parts) if not is_follow_up(agents, i)}
 
 
+_OPENINGS = sorted({o.strip().lower() for o in (*CONNECTORS, *SENTENCE_JOINS) if o}, key=len, reverse=True)
+"""Connector and join openings as `normalise_key` leaves them, longest first."""
+
+
 def _task_key(task: str) -> str:
     """The key of a sub-task without the opening or comma that joined it to the request."""
     key = normalise_key(task).rstrip(" ,")
-    for opening in sorted({o.strip().lower() for o in (*CONNECTORS, *SENTENCE_JOINS) if o}, key=len, reverse=True):
+    for opening in _OPENINGS:
         if key.startswith(opening + " "):
             return key[len(opening) + 1 :]
     return key

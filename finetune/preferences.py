@@ -138,7 +138,8 @@ def preference_files(
     """Train/val preference files for `method`: from `given` (split 90/10) or generated from `data`'s SFT
     rows; `first` (DPO rows, e.g. the adapter's own mistakes) lead the training rows and count towards `count`."""
     from agentgraph.finetune.rows import read_rows
-    from agentgraph.finetune.train import DataFiles, hash_files
+    from agentgraph.finetune.datasets.common import files_hash
+    from agentgraph.finetune.train import DataFiles
 
     first = as_method(first or [], method)
     if given is not None:
@@ -153,4 +154,4 @@ def preference_files(
     train_file, val_file = Path(out_dir) / f"{method}_train.jsonl", Path(out_dir) / f"{method}_val.jsonl"
     _write(train_file, train)
     _write(val_file, val)
-    return DataFiles(train_file, val_file, hash_files(train_file, val_file), len(train), len(val))
+    return DataFiles(train_file, val_file, files_hash((train_file, val_file)), len(train), len(val))

@@ -4,7 +4,6 @@ adapter (float16 LoRA weights only), write metrics.json and loss.png, and regist
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ from typing import Any
 
 from agentgraph.errors import AgentgraphError
 from agentgraph.finetune.config import AGENTS, METHODS, TrainConfig, load_config
+from agentgraph.finetune.datasets.common import files_hash
 from agentgraph.finetune.export import export_adapter, latest_checkpoint
 from agentgraph.finetune.plots import plot_loss
 from agentgraph.finetune.progress import LogEvent, LogFollower, read_log
@@ -63,14 +63,6 @@ def count_rows(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def hash_files(*paths: Path) -> str:
-    """A short sha256 over the files' names and bytes."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
 def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild: bool = False) -> DataFiles:
     """The agent's train/val files, built with the data builder unless the folder holds what the
     current builders make from the config's seed and train count, or files placed there by hand (used
@@ -85,7 +77,7 @@ def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild:
     missing = [path.name for path in (train, val) if not path.is_file()]
     if missing:
         raise TrainingError(f"{folder} was placed by hand (no built.json) and has no {' or '.join(missing)}")
-    return DataFiles(train, val, hash_files(train, val), count_rows(train), count_rows(val))
+    return DataFiles(train, val, files_hash((train, val)), count_rows(train), count_rows(val))
 
 
 _ERROR_MARKERS = (" was not run: ", " failed: ")
@@ -139,7 +131,7 @@ def with_extra_rows(data: DataFiles, extra: list[Path], out_dir: Path) -> DataFi
     train = out_dir / "train.jsonl"
     built = [line + "\n" for line in data.train.read_text(encoding="utf-8").splitlines() if line.strip()]
     train.write_text("".join(built + [json.dumps(row, ensure_ascii=False) + "\n" for row in rows]), encoding="utf-8")
-    return DataFiles(train, data.val, hash_files(train, data.val), data.train_rows + len(rows), data.val_rows)
+    return DataFiles(train, data.val, files_hash((train, data.val)), data.train_rows + len(rows), data.val_rows)
 
 
 def validation_subset(data: DataFiles, out_dir: Path, rows: int) -> DataFiles:

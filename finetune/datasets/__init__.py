@@ -99,6 +99,7 @@ def build_dataset(
         kinds={split: dict(sorted(Counter(e.kind for e in examples[split]).items())) for split in SPLITS},
         held_out_test_rows=sum(e.held_out for e in examples["test"]),
         data_hash=files_hash([*files.values(), *extra_files], out_dir),
+        training_hash=files_hash([files["train"], files["val"]]),
         extra_dirs=extra_dirs,
         examples=tuple(_showcase(examples["train"])),
     )
@@ -150,7 +151,8 @@ def write_card(info: DatasetInfo, cards_dir: Path = CARDS_DIR, model_dir: Path |
         "",
         f"Built with `build_dataset({info.agent!r}, out_dir, seed={info.seed}, n_train={info.counts['train']})` from "
         f"`finetune/datasets/{info.agent}.py` (the seed and train count of `finetune/configs/{info.agent}.toml`); "
-        f"data hash `{info.data_hash}`. "
+        f"data hash `{info.data_hash}` (train and validation alone: `{info.training_hash}`, the `data_hash` an adapter "
+        "trained on them is registered with). "
         "The rows are not committed: the same seed rebuilds the same bytes.",
         "",
         "## How it was made",

@@ -158,11 +158,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def files_hash(paths: Iterable[Path], root: Path) -> str:
-    """A short sha256 over the files' names (relative to `root`) and bytes, in sorted order."""
+def files_hash(paths: Iterable[Path], root: Path | None = None) -> str:
+    """A short sha256 over the files' names (relative to `root`, or bare without it) and bytes, in sorted order."""
+    named = sorted((Path(path).relative_to(root).as_posix() if root else Path(path).name, Path(path)) for path in paths)
     digest = hashlib.sha256()
-    for path in sorted(paths, key=lambda p: p.relative_to(root).as_posix()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+    for name, path in named:
+        digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -179,6 +180,9 @@ class DatasetInfo:
     kinds: dict[str, dict[str, int]]
     held_out_test_rows: int
     data_hash: str
+    """Of every split file (and the extra folders)."""
+    training_hash: str
+    """Of the train and validation files: the `data_hash` an adapter trained on them is registered with."""
     extra_dirs: tuple[Path, ...] = ()
     examples: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 

@@ -9,7 +9,8 @@ import pytest
 
 from agentgraph.finetune.preferences import preference_files
 from agentgraph.finetune.rows import RowError, read_rows
-from agentgraph.finetune.train import DataFiles, TrainingError, finetune, hash_files, with_extra_rows
+from agentgraph.finetune.datasets.common import files_hash
+from agentgraph.finetune.train import DataFiles, TrainingError, finetune, with_extra_rows
 from agentgraph.settings import Settings
 
 from tests.finetune.rows import MATH_ROW
@@ -57,7 +58,7 @@ def test_good_rows_are_read_and_missing_or_empty_files_are_named(tmp_path: Path)
 
 def test_extra_rows_join_the_training_split_and_change_the_data_hash(tmp_path: Path) -> None:
     train, val = write(tmp_path / "train.jsonl", {"i": 0}, {"i": 1}), write(tmp_path / "val.jsonl", {"i": 2})
-    data = DataFiles(train, val, hash_files(train, val), 2, 1)
+    data = DataFiles(train, val, files_hash((train, val)), 2, 1)
     assert with_extra_rows(data, [], tmp_path / "run") is data
     extra = write(tmp_path / "traces.jsonl", MATH_ROW)
     joined = with_extra_rows(data, [extra, extra], tmp_path / "run")

@@ -94,6 +94,21 @@ def test_training_data_is_rebuilt_when_its_seed_count_or_builders_change(tmp_pat
     assert rebuilt(config.with_overrides(n_train=13)), "data made with other prompts or tools is rebuilt"
 
 
+def test_the_card_names_the_data_hash_a_trained_adapter_is_registered_with(tmp_path: Path) -> None:
+    from agentgraph.finetune.config import load_config
+    from agentgraph.finetune.datasets import build_dataset, write_card
+    from agentgraph.finetune.train import ensure_dataset
+    from agentgraph.settings import Settings
+
+    settings = Settings(finetune={"data_dir": tmp_path / "data"})
+    config = load_config("router", settings.finetune.configs_dir).with_overrides(n_train=12)
+    registered = ensure_dataset("router", settings, config).data_hash
+    info = build_dataset("router", tmp_path / "elsewhere", seed=config.data.seed, n_train=12)
+    card = write_card(info, cards_dir=tmp_path / "cards").read_text()
+    assert info.training_hash == registered != info.data_hash
+    assert f"`{registered}`" in card and f"`{info.data_hash}`" in card
+
+
 def _module_of(module: str, name: str) -> str:
     """`from module import name`: the module `name` is, or else `module` itself."""
     import importlib.util

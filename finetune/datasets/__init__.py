@@ -151,7 +151,7 @@ def write_card(info: DatasetInfo, cards_dir: Path = CARDS_DIR, model_dir: Path |
         "",
         f"Built with `build_dataset({info.agent!r}, out_dir, seed={info.seed}, n_train={info.counts['train']})` from "
         f"`finetune/datasets/{info.agent}.py` (the seed and train count of `finetune/configs/{info.agent}.toml`); "
-        f"data hash `{info.data_hash}` (train and validation alone: `{info.training_hash}`, the `data_hash` an adapter "
+        f"data hash `{info.data_hash}` (train and validation alone: `{info.training_hash}`, the `data_hash` an SFT adapter "
         "trained on them is registered with). "
         "The rows are not committed: the same seed rebuilds the same bytes.",
         "",

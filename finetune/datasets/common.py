@@ -182,7 +182,7 @@ class DatasetInfo:
     data_hash: str
     """Of every split file (and the extra folders)."""
     training_hash: str
-    """Of the train and validation files: the `data_hash` an adapter trained on them is registered with."""
+    """Of the train and validation files: the `data_hash` an SFT adapter trained on them is registered with."""
     extra_dirs: tuple[Path, ...] = ()
     examples: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 

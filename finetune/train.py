@@ -17,7 +17,6 @@ from typing import Any
 
 from agentgraph.errors import AgentgraphError
 from agentgraph.finetune.config import AGENTS, METHODS, TrainConfig, load_config
-from agentgraph.finetune.datasets.common import files_hash
 from agentgraph.finetune.export import export_adapter, latest_checkpoint
 from agentgraph.finetune.plots import plot_loss
 from agentgraph.finetune.progress import LogEvent, LogFollower, read_log
@@ -68,6 +67,7 @@ def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild:
     current builders make from the config's seed and train count, or files placed there by hand (used
     as they are; `rebuild` replaces them too)."""
     from agentgraph.finetune.datasets import DEFAULT_TRAIN, build_dataset, is_current, is_placed_by_hand
+    from agentgraph.finetune.datasets.common import files_hash
 
     folder = Path(settings.finetune.data_dir) / agent
     train, val = folder / "train.jsonl", folder / "val.jsonl"
@@ -122,6 +122,7 @@ def training_file(data: DataFiles, out_dir: Path, mask_failed: bool) -> DataFile
 def with_extra_rows(data: DataFiles, extra: list[Path], out_dir: Path) -> DataFiles:
     """The data with the rows of `extra` (e.g. exported traces) added to the training split, each file
     checked first: a bad row stops the run with its file and line."""
+    from agentgraph.finetune.datasets.common import files_hash
     from agentgraph.finetune.rows import read_rows
 
     if not extra:

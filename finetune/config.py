@@ -63,6 +63,8 @@ class SftConfig:
     eval_steps: int = 20
     """Validation loss every this many steps (and once at the end)."""
     logging_steps: int = 1
+    keep_checkpoints: int = 1
+    """Checkpoints kept on disk (saved every `eval_steps`; 0: all, to choose one afterwards with `--from-run --checkpoint`)."""
 
 
 @dataclass(frozen=True)

@@ -319,19 +319,25 @@ def eval_writing(row: dict, invoke: Invoke) -> CaseResult:
     return CaseResult({"format_ok": bool(text) and not reply.tool_calls and score_writing(text, task)}, {"task": task, "text": text})
 
 
-def load_test_rows(agent: str, settings: Settings, limit: int | None = None) -> list[dict]:
-    """The agent's held-out test rows: built with the data builder when missing, rebuilt when the
-    builders made them with other settings or older code; a test split placed by hand is used as it is."""
+SPLITS = ("test", "val")
+"""Built splits `agentgraph eval` scores: the held-out test split, or the validation split (to choose a checkpoint)."""
+
+
+def load_split_rows(agent: str, settings: Settings, split: str = "test", limit: int | None = None) -> list[dict]:
+    """The agent's rows of a held-out `split`: built with the data builder when missing, rebuilt when the
+    builders made them with other settings or older code; a split placed by hand is used as it is."""
     from agentgraph.finetune.config import load_config
     from agentgraph.finetune.datasets import is_placed_by_hand
     from agentgraph.finetune.train import ensure_dataset
 
+    if split not in SPLITS:
+        raise EvalError(f"unknown split {split!r}; use one of {', '.join(SPLITS)} (training rows are not scored)")
     folder = Path(settings.finetune.data_dir) / agent
-    path = folder / "test.jsonl"
+    path = folder / f"{split}.jsonl"
     if not is_placed_by_hand(folder):
         ensure_dataset(agent, settings, load_config(agent, settings.finetune.configs_dir))
     if not path.is_file():
-        raise EvalError(f"{folder} was placed by hand (no built.json) and has no test.jsonl")
+        raise EvalError(f"{folder} was placed by hand (no built.json) and has no {split}.jsonl")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not rows:
         raise EvalError(f"{path} has no rows")
@@ -383,11 +389,13 @@ def _scored(run: Callable[[dict, Invoke], CaseResult], row: dict, invoke: Invoke
         return CaseResult(dict.fromkeys(metrics, False), {"error": f"{type(exc).__name__}: {exc}"})
 
 
-def case_runner(agent: str, settings: Settings, corpus: Path | None = None) -> Callable[[dict, Invoke], CaseResult]:
+def case_runner(
+    agent: str, settings: Settings, corpus: Path | None = None, split: str = "test"
+) -> Callable[[dict, Invoke], CaseResult]:
     """The function that runs and scores one of `agent`'s rows (retrieval searches `corpus`, by default
-    the test corpus)."""
+    the corpus of `split`)."""
     if agent == "retrieval":
-        corpus = corpus or Path(settings.finetune.data_dir) / "retrieval" / "corpus" / "test"
+        corpus = corpus or Path(settings.finetune.data_dir) / "retrieval" / "corpus" / split
         search = _CorpusSearch(corpus, settings.retrieval.top_k)
         return lambda row, invoke: eval_retrieval(row, invoke, search)
     runners = {"router": eval_router, "math": eval_math, "writing": eval_writing}
@@ -424,9 +432,10 @@ def evaluate_agent(
     on_progress: Callable[[str, int, int], None] | None = None,
     invoke_factory: Callable[[str], Invoke] | None = None,
     unseen: bool = False,
+    split: str = "test",
 ) -> tuple[dict[str, dict[str, float]], dict[str, list[CaseResult]]]:
     """Fractions per metric for each model (`adapter` is the agent's adapter) and the per-row results, on
-    the test split or, with `unseen`, on the hand-written requests of `datasets/unseen.py`."""
+    a held-out `split` or, with `unseen`, on the hand-written requests of `datasets/unseen.py`."""
     from agentgraph.serving.client import BASE_MODEL_NAME
 
     if unseen:
@@ -434,7 +443,7 @@ def evaluate_agent(
 
         rows, run = UNSEEN_ROWS[agent]()[:limit], case_runner(agent, settings, CORPUS)
     else:
-        rows, run = load_test_rows(agent, settings, limit), case_runner(agent, settings)
+        rows, run = load_split_rows(agent, settings, split, limit), case_runner(agent, settings, split=split)
     factory = invoke_factory or (lambda name: make_invoke(name, settings, MAX_TOKENS[agent]))
     summary: dict[str, dict[str, float]] = {}
     details: dict[str, list[CaseResult]] = {}

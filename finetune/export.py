@@ -18,13 +18,19 @@ class ExportError(AgentgraphError):
     """A training run left no checkpoint that can be exported."""
 
 
-def latest_checkpoint(run_dir: Path) -> Path:
-    """The `checkpoint-N` folder with the highest N under `run_dir` (searched recursively)."""
+def find_checkpoint(run_dir: Path, step: int | None = None) -> Path:
+    """The `checkpoint-N` folder under `run_dir` (searched recursively) with N = `step`, by default the highest N."""
     found = [(int(m.group(1)), p) for p in Path(run_dir).rglob("checkpoint-*") if p.is_dir() and (m := _CHECKPOINT.match(p.name))]
     found = [(n, p) for n, p in found if (p / ADAPTER_WEIGHTS).is_file()]
     if not found:
         raise ExportError(f"no checkpoint with {ADAPTER_WEIGHTS} under {run_dir}; see the training log there")
-    return max(found)[1]
+    if step is None:
+        return max(found)[1]
+    chosen = [p for n, p in found if n == step]
+    if not chosen:
+        kept = ", ".join(str(n) for n, _ in sorted(found))
+        raise ExportError(f"no checkpoint-{step} under {run_dir}; the run kept steps {kept}")
+    return chosen[0]
 
 
 def export_adapter(checkpoint: Path, out_dir: Path) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 
 from agentgraph.errors import AgentgraphError
 from agentgraph.finetune.config import AGENTS, METHODS, TrainConfig, load_config
-from agentgraph.finetune.export import export_adapter, latest_checkpoint
+from agentgraph.finetune.export import export_adapter, find_checkpoint
 from agentgraph.finetune.plots import plot_loss
 from agentgraph.finetune.progress import LogEvent, LogFollower, read_log
 from agentgraph.serving.prepare import PreparedModel
@@ -193,7 +193,6 @@ def swift_command(
         "--data_seed", str(config.data.seed),
         "--save_only_model", "true",
         "--save_strategy", "steps",
-        "--save_total_limit", "1",
         "--eval_strategy", "steps",
         "--dataloader_num_workers", "0",
         "--dataset_num_proc", "1",
@@ -226,6 +225,9 @@ def swift_command(
         "--eval_steps", str(eval_steps),
         "--save_steps", str(eval_steps),
     ]
+    keep = getattr(stage, "keep_checkpoints", 1)
+    if keep > 0:
+        schedule += ["--save_total_limit", str(keep)]
     adapters = ["--adapters", str(init_adapter)] if init_adapter is not None else []
     return head + common + schedule + extra + adapters
 
@@ -384,9 +386,15 @@ def finetune(
 
 
 def complete_run(
-    run_dir: Path, settings: Settings, adapter_dir: Path | None = None, register: bool = True, wall_time_s: float | None = None
+    run_dir: Path,
+    settings: Settings,
+    adapter_dir: Path | None = None,
+    register: bool = True,
+    wall_time_s: float | None = None,
+    step: int | None = None,
 ) -> TrainResult:
-    """Export a run's latest checkpoint (also of a run that was stopped), write metrics.json and loss.png, register it."""
+    """Export a run's checkpoint at `step` (default: its latest, also of a run that was stopped), write
+    metrics.json and loss.png, register it."""
     from agentgraph.serving.registry import AdapterEntry, AdapterRegistry
 
     run_dir = Path(run_dir)
@@ -396,7 +404,7 @@ def complete_run(
     info = json.loads(info_file.read_text())
     agent = info["agent"]
     adapter_dir = Path(adapter_dir) if adapter_dir is not None else Path(settings.registry_path).parent / agent
-    checkpoint = latest_checkpoint(run_dir / "swift")
+    checkpoint = find_checkpoint(run_dir / "swift", step)
     export_adapter(checkpoint, adapter_dir)
     steps = int(checkpoint.name.rsplit("-", 1)[1])
     events = read_log(run_dir / "swift" / "logging.jsonl")

@@ -23,15 +23,18 @@ def eval_command(
     unseen: bool = typer.Option(
         False, "--unseen", help="Score the hand-written requests no generator makes (finetune/datasets/unseen.py) -> adapters/unseen/."
     ),
+    split: str = typer.Option(
+        "test", "--split", help="test, or val to choose between checkpoints without looking at the test split (-> finetune/runs/eval/val/)."
+    ),
 ) -> None:
     """Run the test split (or, with --unseen, the hand-written requests) through the running server
     (started if needed), greedy, base vs adapter.
 
-    Per-row replies and scores go to finetune/runs/eval/AGENT_details.jsonl (AGENT_unseen_details.jsonl)."""
+    Per-row replies and scores go to finetune/runs/eval/AGENT[_unseen|_val]_details.jsonl."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agentgraph.finetune.evaluate import AGENT_METRICS, evaluate_agent, write_details
+    from agentgraph.finetune.evaluate import AGENT_METRICS, SPLITS, evaluate_agent, write_details
     from agentgraph.serving.runtime import ensure_server
     from agentgraph.settings import get_settings
 
@@ -40,10 +43,15 @@ def eval_command(
     unknown = [a for a in agents if a not in AGENT_METRICS]
     if unknown:
         raise typer.BadParameter(f"unknown agent {unknown[0]!r}; use one of {', '.join(AGENT_METRICS)}")
+    if split not in SPLITS or (unseen and split != "test"):
+        raise typer.BadParameter(f"--split takes one of {', '.join(SPLITS)}, and --unseen scores its own requests, not a split")
     err = Console(stderr=True, highlight=False)
     results: dict[str, dict[str, dict[str, float]]] = {}
     counts: dict[str, int] = {}
-    saved_dir = Path(settings.registry_path).parent / ("unseen" if unseen else "")
+    on_val = split == "val"
+    suffix = "_unseen" if unseen else "_val" if on_val else ""
+    adapters_dir = Path(settings.registry_path).parent
+    saved_dir = Path(settings.finetune.runs_dir) / "eval" / "val" if on_val else adapters_dir / ("unseen" if unseen else "")
     target = out or (saved_dir / agent if agent else saved_dir)
     if collect:
         for name in agents:
@@ -55,7 +63,7 @@ def eval_command(
             results[name] = data[name]
             if name in data.get(TEST_ROWS, {}):
                 counts[name] = data[TEST_ROWS][name]
-        _write(results, counts, target, as_json, err, unseen)
+        _write(results, counts, target, as_json, err, suffix)
         return
     ensure_server(settings, show_progress=not as_json)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
@@ -67,20 +75,23 @@ def eval_command(
             progress.update(tasks[label], completed=done)
 
         for name in agents:
-            summary, details = evaluate_agent(name, settings, limit=limit, on_progress=on_progress, unseen=unseen)
+            summary, details = evaluate_agent(name, settings, limit=limit, on_progress=on_progress, unseen=unseen, split=split)
             results[name] = summary
             counts[name] = len(details["adapter"])
-            suffix = "_unseen" if unseen else ""
             write_details(Path(settings.finetune.runs_dir) / "eval" / f"{name}{suffix}_details.jsonl", details)
-    _write(results, counts, target, as_json, err, unseen)
+    _write(results, counts, target, as_json, err, suffix)
 
 
-TEST_TITLE = "Adapter vs base on the held-out test split"
-UNSEEN_TITLE = "Adapter vs base on hand-written requests that no data generator makes"
+SCORED_SETS = {
+    "": ("Adapter vs base on the held-out test split", "test rows", "adapter vs base"),
+    "_unseen": ("Adapter vs base on hand-written requests that no data generator makes", "requests", "adapter vs base, hand-written requests"),
+    "_val": ("Adapter vs base on the validation split", "validation rows", "adapter vs base, validation split"),
+}
+"""Per scored set (keyed by its details-file suffix): the table's title, what its rows are, the chart's title."""
 
 
-def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err, unseen: bool = False) -> None:  # noqa: ANN001
-    """eval.json, eval.md and eval.png in `target` (titled for the test split or the unseen requests)."""
+def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err, suffix: str = "") -> None:  # noqa: ANN001
+    """eval.json, eval.md and eval.png in `target`, titled for the scored set `suffix` names (see SCORED_SETS)."""
     from rich.console import Console
 
     from agentgraph.finetune.evaluate import markdown_table
@@ -88,9 +99,10 @@ def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, e
 
     target.mkdir(parents=True, exist_ok=True)
     (target / "eval.json").write_text(json.dumps({**results, TEST_ROWS: counts}, indent=2) + "\n")
-    table = markdown_table(results, counts, rows_label="requests" if unseen else "test rows")
-    (target / "eval.md").write_text(f"# {UNSEEN_TITLE if unseen else TEST_TITLE}\n\n{table}")
-    plot_eval(results, target / "eval.png", title="adapter vs base, hand-written requests" if unseen else "adapter vs base")
+    title, rows_label, chart_title = SCORED_SETS[suffix]
+    table = markdown_table(results, counts, rows_label=rows_label)
+    (target / "eval.md").write_text(f"# {title}\n\n{table}")
+    plot_eval(results, target / "eval.png", title=chart_title)
     if as_json:
         typer.echo(json.dumps(results))
     else:

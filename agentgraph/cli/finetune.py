@@ -32,6 +32,7 @@ def finetune_command(
     from_run: Path | None = typer.Option(
         None, "--from-run", help="Do not train: export and register the latest checkpoint of this earlier run (e.g. one that was stopped)."
     ),
+    checkpoint: int | None = typer.Option(None, "--checkpoint", help="With --from-run: export the checkpoint of this step instead of the latest."),
 ) -> None:
     """Build the dataset if missing, train with `swift sft` / `swift rlhf` (config: finetune/configs/AGENT.toml),
     then write the float16 adapter, metrics.json and loss.png and register it."""
@@ -43,8 +44,10 @@ def finetune_command(
     from agentgraph.settings import get_settings
 
     err = Console(stderr=True, highlight=False)
+    if checkpoint is not None and from_run is None:
+        raise typer.BadParameter("--checkpoint chooses a step of an earlier run; give the run with --from-run")
     if from_run is not None:
-        done = complete_run(from_run, get_settings(), output, register=register)
+        done = complete_run(from_run, get_settings(), output, register=register, step=checkpoint)
         err.print(f"[green]adapter[/] {done.adapter_dir} from {done.metrics['checkpoint']} of {from_run}" + ("  (registered)" if done.registered else ""))
         return
     progress = Progress(

@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from agentgraph.errors import ConfigError
-from agentgraph.finetune.export import ExportError, export_adapter, latest_checkpoint
+from agentgraph.finetune.export import ExportError, export_adapter, find_checkpoint
 from agentgraph.serving.registry import AdapterEntry, check_adapter
 
 PREFIX = "base_model.model.model.layers.0.self_attn.q_proj"
@@ -67,13 +67,16 @@ def test_registry_refuses_an_unexported_checkpoint(tmp_path: Path) -> None:
         check_adapter(AdapterEntry("math", checkpoint, 8, "abc"), max_lora_rank=8, base_model_hash="abc")
 
 
-def test_latest_checkpoint_is_the_highest_step(tmp_path: Path) -> None:
+def test_find_checkpoint_is_the_highest_step(tmp_path: Path) -> None:
     for step in (5, 40, 12):
         fake_checkpoint(tmp_path / "swift", step)
     (tmp_path / "swift" / "checkpoint-99").mkdir()  # no weights: not a usable checkpoint
-    assert latest_checkpoint(tmp_path).name == "checkpoint-40"
+    assert find_checkpoint(tmp_path).name == "checkpoint-40"
+    assert find_checkpoint(tmp_path, step=12).name == "checkpoint-12"
+    with pytest.raises(ExportError, match=r"no checkpoint-99 .* kept steps 5, 12, 40"):
+        find_checkpoint(tmp_path, step=99)
 
 
 def test_no_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="no checkpoint"):
-        latest_checkpoint(tmp_path)
+        find_checkpoint(tmp_path)

@@ -87,7 +87,9 @@ def test_swift_commands(tmp_path: Path) -> None:
     assert flags["--model_type"] == "gemma3_text" and flags["--template"] == "agentgraph_gemma3"
     assert flags["--agent_template"] == "agentgraph_pythonic" and flags["--custom_register_path"] == str(PLUGIN)
     assert flags["--torch_dtype"] == "float32" and flags["--max_steps"] == "3" and flags["--val_dataset"] == str(data.val)
-    assert flags["--save_only_model"] == "true" and flags["--seed"] == "0"
+    assert flags["--save_only_model"] == "true" and flags["--seed"] == "0" and flags["--save_total_limit"] == "1"
+    keep_all = replace(config, sft=replace(config.sft, keep_checkpoints=0))
+    assert "--save_total_limit" not in swift_command(keep_all, "sft", GEMMA3_270M_CPU, model, data, tmp_path / "run")
     dpo = swift_command(config, "dpo", GEMMA3_270M_CPU, model, data, tmp_path / "run", init_adapter=tmp_path / "sft")
     assert dpo[1:5] == ["-m", "swift.cli.rlhf", "--rlhf_type", "dpo"]
     assert dpo[dpo.index("--adapters") + 1] == str(tmp_path / "sft")

@@ -138,25 +138,31 @@ def test_the_stamp_covers_every_agentgraph_module_the_builders_take_rows_from() 
 
 
 def test_eval_rebuilds_a_stale_built_test_split_and_keeps_one_placed_by_hand(tmp_path: Path) -> None:
+    import pytest
+
     from agentgraph.finetune.datasets import STAMP
-    from agentgraph.finetune.evaluate import load_test_rows
+    from agentgraph.finetune.evaluate import EvalError, load_split_rows
     from agentgraph.settings import Settings
 
     settings = Settings(finetune={"data_dir": tmp_path})
     folder = tmp_path / "math"
     folder.mkdir()
     (folder / "test.jsonl").write_text(json.dumps(RETRY) + "\n")
-    assert load_test_rows("math", settings) == [RETRY], "a split placed by hand is used as it is"
+    assert load_split_rows("math", settings) == [RETRY], "a split placed by hand is used as it is"
     (folder / STAMP).write_text(json.dumps({"seed": 99, "n_train": 1, "builders": "older"}))
-    rebuilt = load_test_rows("math", settings)
+    rebuilt = load_split_rows("math", settings)
     assert len(rebuilt) == 100 and RETRY not in rebuilt
+    validation = load_split_rows("math", settings, "val")
+    assert len(validation) == 100 and not {json.dumps(r) for r in validation} & {json.dumps(r) for r in rebuilt}
+    with pytest.raises(EvalError, match="unknown split 'train'"):
+        load_split_rows("math", settings, "train")
 
 
 def test_training_uses_data_placed_by_hand_as_it_is_and_names_a_missing_split(tmp_path: Path) -> None:
     import pytest
 
     from agentgraph.finetune.config import load_config
-    from agentgraph.finetune.evaluate import EvalError, load_test_rows
+    from agentgraph.finetune.evaluate import EvalError, load_split_rows
     from agentgraph.finetune.train import TrainingError, ensure_dataset
     from agentgraph.settings import Settings
 
@@ -168,7 +174,7 @@ def test_training_uses_data_placed_by_hand_as_it_is_and_names_a_missing_split(tm
     with pytest.raises(TrainingError, match=r"math was placed by hand \(no built.json\) and has no val.jsonl"):
         ensure_dataset("math", settings, config)
     with pytest.raises(EvalError, match="has no test.jsonl"):
-        load_test_rows("math", settings)
+        load_split_rows("math", settings)
     (folder / "val.jsonl").write_text(json.dumps(RETRY) + "\n")
     data = ensure_dataset("math", settings, config)
     assert (data.train_rows, data.val_rows) == (1, 1) and json.loads(data.train.read_text()) == RETRY, "never overwritten"

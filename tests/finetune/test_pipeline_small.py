@@ -33,7 +33,8 @@ val_rows = 4
 epochs = 1
 batch_size = 4
 learning_rate = 3e-4
-eval_steps = 3
+eval_steps = 2
+keep_checkpoints = 0
 
 [rlhf]
 n_pairs = 6
@@ -103,6 +104,15 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
     assert metrics["base_model_hash"] == prepared_model.base_model_hash and len(metrics["data_hash"]) == 16
     assert not AdapterRegistry.load(small_env.registry_path).entries  # --no-register
 
+    # Every checkpoint was kept (keep_checkpoints = 0): an earlier one can be exported instead of the last.
+    sft_run = next((tmp_path / "runs").glob("math-sft-*"))
+    earlier = tmp_path / "adapter-step-2"
+    exported = runner.invoke(
+        app, ["finetune", "math", "--from-run", str(sft_run), "--checkpoint", "2", "--output", str(earlier), "--no-register"]
+    )
+    assert exported.exit_code == 0, exported.output + repr(exported.exception)
+    assert json.loads((earlier / "metrics.json").read_text())["checkpoint"] == "checkpoint-2"
+
     AdapterRegistry.load(small_env.registry_path).register(
         AdapterEntry("math", adapter, 8, prepared_model.base_model_hash, data_hash=metrics["data_hash"])
     )
@@ -115,6 +125,16 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
         assert all(0.0 <= value <= 1.0 for value in results["math"][side].values())
     assert (tmp_path / "eval" / "eval.png").stat().st_size > 0
     assert "| math | tool_call_exact |" in (tmp_path / "eval" / "eval.md").read_text()
+
+    # The validation split, to choose a checkpoint without looking at the test split.
+    validated = runner.invoke(app, ["eval", "math", "--split", "val", "--limit", "2", "--json"])
+    assert validated.exit_code == 0, validated.output + repr(validated.exception)
+    runs = Path(small_env.finetune.runs_dir)
+    assert (runs / "eval" / "val" / "math" / "eval.md").read_text().startswith("# Adapter vs base on the validation split")
+    checked = [json.loads(line) for line in (runs / "eval" / "math_val_details.jsonl").read_text().splitlines()]
+    val_rows = [json.loads(line) for line in (Path(small_env.finetune.data_dir) / "math" / "val.jsonl").read_text().splitlines()][:2]
+    val_truths = [[m["content"] for m in row["messages"] if m["role"] == "tool_response"][-1] for row in val_rows]
+    assert [row["truth"] for row in checked if row["model"] == "adapter"] == val_truths
 
     # The hand-written requests no generator makes, on the same server and metrics.
     unseen = runner.invoke(app, ["eval", "math", "--unseen", "--limit", "2", "--json", "--out", str(tmp_path / "unseen")])

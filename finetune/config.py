@@ -65,6 +65,8 @@ class SftConfig:
     logging_steps: int = 1
     keep_checkpoints: int = 1
     """Checkpoints kept on disk (saved every `eval_steps`; 0: all, to choose one afterwards with `--from-run --checkpoint`)."""
+    export_step: int = 0
+    """Export the checkpoint of this step (one chosen on the validation split) instead of the latest (0)."""
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,13 @@ def swift_command(
     return head + common + schedule + extra + adapters
 
 
+def export_step(config: TrainConfig, method: str, planned_steps: int) -> int | None:
+    """The step whose checkpoint an SFT run exports: the config's `export_step` when the run gets that
+    far (not on a shortened try with `--max-steps`), otherwise None, the latest."""
+    chosen = config.sft.export_step if method == "sft" else 0
+    return chosen if 0 < chosen <= planned_steps else None
+
+
 def total_steps(config: TrainConfig, method: str, train_rows: int) -> int:
     """Optimizer steps the run will make (for the progress bar before ms-swift reports its own)."""
     stage = config.sft if method == "sft" else config.rlhf
@@ -382,7 +389,8 @@ def finetune(
     run_swift(command, run_dir, on_event)
     wall = time.monotonic() - started
     stage("exporting the adapter", None)
-    return complete_run(run_dir, settings, adapter_dir, register=register, wall_time_s=wall)
+    step = export_step(config, method, run_info["planned_steps"])
+    return complete_run(run_dir, settings, adapter_dir, register=register, wall_time_s=wall, step=step)
 
 
 def complete_run(

@@ -12,7 +12,7 @@ import pytest
 from agentgraph.finetune.config import TrainConfig
 from agentgraph.agents.writing import check_format, sentence_count
 from agentgraph.finetune.preferences import corrupt, model_turns, preference_rows
-from agentgraph.finetune.train import PLUGIN, DataFiles, swift_command, total_steps
+from agentgraph.finetune.train import PLUGIN, DataFiles, export_step, swift_command, total_steps
 from agentgraph.serving.prepare import PreparedModel
 from agentgraph.serving.profile import GEMMA3_270M_CPU
 
@@ -101,6 +101,14 @@ def test_swift_commands(tmp_path: Path) -> None:
     kto = swift_command(with_sft_loss, "kto", GEMMA3_270M_CPU, model, data, tmp_path / "run", init_adapter=tmp_path / "sft")
     assert "--rpo_alpha" not in kto and kto[kto.index("--ref_adapters") + 1] == str(tmp_path / "sft")
     assert total_steps(TrainConfig("math"), "sft", 10) == 6  # ceil(10 / 4) per epoch, two epochs
+
+
+def test_the_exported_step_is_the_configured_one_when_the_run_reaches_it() -> None:
+    chosen = replace(TrainConfig("math"), sft=replace(TrainConfig("math").sft, export_step=1000))
+    assert export_step(chosen, "sft", 1250) == 1000
+    assert export_step(chosen, "sft", 3) is None, "a shortened try exports its latest checkpoint"
+    assert export_step(chosen, "dpo", 1250) is None, "preference runs export their latest"
+    assert export_step(TrainConfig("math"), "sft", 1250) is None
 
 
 def _writing_row(task: str, reply: str) -> dict:

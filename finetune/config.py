@@ -153,6 +153,11 @@ def _check(config: TrainConfig, source: str) -> None:
         raise ConfigError(f"{source}: set [sft] epochs > 0 or max_steps > 0")
     if config.data.n_train is not None and config.data.n_train < 1:
         raise ConfigError(f"{source}: [data] n_train must be >= 1")
+    if sft.export_step and (sft.keep_checkpoints != 0 or sft.export_step % sft.eval_steps):
+        raise ConfigError(
+            f"{source}: [sft] export_step {sft.export_step} needs keep_checkpoints = 0 and a multiple of eval_steps "
+            f"({sft.eval_steps}): checkpoints are saved every eval_steps and otherwise rotated away"
+        )
 
 
 def load_config(agent: str, config_dir: Path = CONFIG_DIR) -> TrainConfig:

@@ -24,6 +24,8 @@ def test_parse_sets_sections_and_keeps_defaults() -> None:
         ("[data]\nn_train = 0\n", "n_train"),
         ("[sft]\nepochs = 0\nmax_steps = -1\n", "epochs"),
         ("[sft\n", "not valid TOML"),
+        ("[sft]\nexport_step = 100\neval_steps = 100\n", "export_step 100 needs keep_checkpoints = 0"),
+        ("[sft]\nexport_step = 150\neval_steps = 100\nkeep_checkpoints = 0\n", "a multiple of eval_steps"),
     ],
 )
 def test_bad_configs_name_the_problem(text: str, names: str) -> None:

@@ -39,7 +39,7 @@ def plot_loss(
 
 
 def plot_eval(results: Mapping[str, Mapping[str, Mapping[str, float]]], out: Path, title: str = "adapter vs base") -> Path:
-    """Grouped bars: for every agent and metric, the adapter's and the base model's score."""
+    """Grouped bars: for every agent and metric, the adapter's and (where scored) the base model's score."""
     plt = _pyplot()
     labels, adapter, base = [], [], []
     for agent, sides in results.items():
@@ -50,9 +50,12 @@ def plot_eval(results: Mapping[str, Mapping[str, Mapping[str, float]]], out: Pat
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(labels) + 1.5), 4.2), dpi=100)
     positions = list(range(len(labels)))
     width = 0.38
-    bars_a = ax.bar([p - width / 2 for p in positions], adapter, width, label="adapter", color="#2ca02c")
-    bars_b = ax.bar([p + width / 2 for p in positions], base, width, label="base", color="#7f7f7f")
-    for bars in (bars_a, bars_b):
+    with_base = any("base" in sides for sides in results.values())
+    shift = width / 2 if with_base else 0.0
+    drawn = [ax.bar([p - shift for p in positions], adapter, width, label="adapter", color="#2ca02c")]
+    if with_base:
+        drawn.append(ax.bar([p + shift for p in positions], base, width, label="base", color="#7f7f7f"))
+    for bars in drawn:
         for bar in bars:
             ax.annotate(f"{bar.get_height():.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=7, xytext=(0, 1), textcoords="offset points")

@@ -26,6 +26,9 @@ def eval_command(
     split: str = typer.Option(
         "test", "--split", help="test, or val to choose between checkpoints without looking at the test split (-> finetune/runs/eval/val/)."
     ),
+    base: bool = typer.Option(
+        True, "--base/--no-base", help="Also score the base model; --no-base scores the adapter alone (the base's figures do not change between checkpoints)."
+    ),
 ) -> None:
     """Run the test split (or, with --unseen, the hand-written requests) through the running server
     (started if needed), greedy, base vs adapter.
@@ -34,7 +37,7 @@ def eval_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agentgraph.finetune.evaluate import AGENT_METRICS, SPLITS, evaluate_agent, write_details
+    from agentgraph.finetune.evaluate import AGENT_METRICS, MODELS, SPLITS, evaluate_agent, write_details
     from agentgraph.serving.runtime import ensure_server
     from agentgraph.settings import get_settings
 
@@ -75,7 +78,9 @@ def eval_command(
             progress.update(tasks[label], completed=done)
 
         for name in agents:
-            summary, details = evaluate_agent(name, settings, limit=limit, on_progress=on_progress, unseen=unseen, split=split)
+            summary, details = evaluate_agent(
+                name, settings, models=MODELS if base else ("adapter",), limit=limit, on_progress=on_progress, unseen=unseen, split=split
+            )
             results[name] = summary
             counts[name] = len(details["adapter"])
             write_details(Path(settings.finetune.runs_dir) / "eval" / f"{name}{suffix}_details.jsonl", details)

@@ -38,3 +38,19 @@ def test_collect_combines_saved_results_with_their_row_counts(tmp_path, monkeypa
     assert (tmp_path / "eval.png").stat().st_size > 0
     message = " ".join(missing.output.replace("│", " ").split())  # unwrapped from the error panel
     assert missing.exit_code != 0 and "no saved results for writing" in message, message
+
+
+def test_collect_of_adapter_only_results_leaves_the_base_blank(tmp_path, monkeypatch):
+    (tmp_path / "math").mkdir()
+    figures = {"adapter": {"tool_call_exact": 0.98, "answer_correct": 0.97}}
+    (tmp_path / "math" / "eval.json").write_text(json.dumps({"math": figures, "test_rows": {"math": 100}}))
+    monkeypatch.setenv("AGENTGRAPH_REGISTRY_PATH", str(tmp_path / "registry.toml"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["eval", "math", "--collect"])
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    assert "| math | answer_correct | 97.0% | - | 100 |" in (tmp_path / "math" / "eval.md").read_text()
+    assert (tmp_path / "math" / "eval.png").stat().st_size > 0

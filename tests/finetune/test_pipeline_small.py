@@ -126,15 +126,19 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
     assert (tmp_path / "eval" / "eval.png").stat().st_size > 0
     assert "| math | tool_call_exact |" in (tmp_path / "eval" / "eval.md").read_text()
 
-    # The validation split, to choose a checkpoint without looking at the test split.
-    validated = runner.invoke(app, ["eval", "math", "--split", "val", "--limit", "2", "--json"])
+    # The validation split, to choose a checkpoint without looking at the test split (the adapter alone:
+    # the base model's figures do not change between checkpoints).
+    validated = runner.invoke(app, ["eval", "math", "--split", "val", "--limit", "2", "--json", "--no-base"])
     assert validated.exit_code == 0, validated.output + repr(validated.exception)
+    assert set(json.loads(validated.stdout.strip().splitlines()[-1])["math"]) == {"adapter"}
     runs = Path(small_env.finetune.runs_dir)
-    assert (runs / "eval" / "val" / "math" / "eval.md").read_text().startswith("# Adapter vs base on the validation split")
+    val_table = (runs / "eval" / "val" / "math" / "eval.md").read_text()
+    assert val_table.startswith("# Adapter vs base on the validation split") and "| 2 |" in val_table
+    assert all(line.split("|")[4].strip() == "-" for line in val_table.splitlines() if line.startswith("| math |"))
     checked = [json.loads(line) for line in (runs / "eval" / "math_val_details.jsonl").read_text().splitlines()]
     val_rows = [json.loads(line) for line in (Path(small_env.finetune.data_dir) / "math" / "val.jsonl").read_text().splitlines()][:2]
     val_truths = [[m["content"] for m in row["messages"] if m["role"] == "tool_response"][-1] for row in val_rows]
-    assert [row["truth"] for row in checked if row["model"] == "adapter"] == val_truths
+    assert [row["model"] for row in checked] == ["adapter", "adapter"] and [row["truth"] for row in checked] == val_truths
 
     # The hand-written requests no generator makes, on the same server and metrics.
     unseen = runner.invoke(app, ["eval", "math", "--unseen", "--limit", "2", "--json", "--out", str(tmp_path / "unseen")])

@@ -88,15 +88,17 @@ def eval_command(
 
 
 SCORED_SETS = {
-    "": ("Adapter vs base on the held-out test split", "test rows", "adapter vs base"),
-    "_unseen": ("Adapter vs base on hand-written requests that no data generator makes", "requests", "adapter vs base, hand-written requests"),
-    "_val": ("Adapter vs base on the validation split", "validation rows", "adapter vs base, validation split"),
+    "": ("on the held-out test split", "test rows", ""),
+    "_unseen": ("on hand-written requests that no data generator makes", "requests", "hand-written requests"),
+    "_val": ("on the validation split", "validation rows", "validation split"),
 }
-"""Per scored set (keyed by its details-file suffix): the table's title, what its rows are, the chart's title."""
+"""Per scored set (keyed by its details-file suffix): where the table's title says it was scored, what its
+rows are, and the chart's note."""
 
 
 def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, err, suffix: str = "") -> None:  # noqa: ANN001
-    """eval.json, eval.md and eval.png in `target`, titled for the scored set `suffix` names (see SCORED_SETS)."""
+    """eval.json, eval.md and eval.png in `target`, titled for the scored set `suffix` names (see SCORED_SETS)
+    and for what was scored: the adapter alone, or the adapter beside the base model."""
     from rich.console import Console
 
     from agentgraph.finetune.evaluate import markdown_table
@@ -104,7 +106,9 @@ def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, e
 
     target.mkdir(parents=True, exist_ok=True)
     (target / "eval.json").write_text(json.dumps({**results, TEST_ROWS: counts}, indent=2) + "\n")
-    title, rows_label, chart_title = SCORED_SETS[suffix]
+    where, rows_label, chart_note = SCORED_SETS[suffix]
+    compared = "adapter vs base" if any("base" in result for result in results.values()) else "adapter"
+    title, chart_title = f"{compared.capitalize()} {where}", ", ".join(filter(None, (compared, chart_note)))
     table = markdown_table(results, counts, rows_label=rows_label)
     (target / "eval.md").write_text(f"# {title}\n\n{table}")
     plot_eval(results, target / "eval.png", title=chart_title)

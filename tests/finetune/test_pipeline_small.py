@@ -133,7 +133,7 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
     assert set(json.loads(validated.stdout.strip().splitlines()[-1])["math"]) == {"adapter"}
     runs = Path(small_env.finetune.runs_dir)
     val_table = (runs / "eval" / "val" / "math" / "eval.md").read_text()
-    assert val_table.startswith("# Adapter vs base on the validation split") and "| 2 |" in val_table
+    assert val_table.startswith("# Adapter on the validation split") and "| 2 |" in val_table
     assert all(line.split("|")[4].strip() == "-" for line in val_table.splitlines() if line.startswith("| math |"))
     checked = [json.loads(line) for line in (runs / "eval" / "math_val_details.jsonl").read_text().splitlines()]
     val_rows = [json.loads(line) for line in (Path(small_env.finetune.data_dir) / "math" / "val.jsonl").read_text().splitlines()][:2]

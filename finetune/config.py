@@ -67,6 +67,9 @@ class SftConfig:
     """Checkpoints kept on disk (saved every `eval_steps`; 0: all, to choose one afterwards with `--from-run --checkpoint`)."""
     export_step: int = 0
     """Export the checkpoint of this step (one chosen on the validation split) instead of the latest (0)."""
+    continue_after: int = 0
+    """Start from the registered adapter, trained on the first this many train rows, and train on the rows
+    after them (0: a new adapter from the base model)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,11 @@ def _check(config: TrainConfig, source: str) -> None:
         raise ConfigError(f"{source}: set [sft] epochs > 0 or max_steps > 0")
     if config.data.n_train is not None and config.data.n_train < 1:
         raise ConfigError(f"{source}: [data] n_train must be >= 1")
+    if sft.continue_after and (config.data.n_train is None or not 0 < sft.continue_after < config.data.n_train):
+        raise ConfigError(
+            f"{source}: [sft] continue_after {sft.continue_after} must be below [data] n_train "
+            f"({config.data.n_train}): the run trains on the rows after it"
+        )
     if sft.export_step and (sft.keep_checkpoints != 0 or sft.export_step % sft.eval_steps):
         raise ConfigError(
             f"{source}: [sft] export_step {sft.export_step} needs keep_checkpoints = 0 and a multiple of eval_steps "

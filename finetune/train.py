@@ -135,6 +135,19 @@ def with_extra_rows(data: DataFiles, extra: list[Path], out_dir: Path) -> DataFi
     return DataFiles(train, data.val, files_hash((train, data.val)), data.train_rows + len(rows), data.val_rows)
 
 
+def rows_after(data: DataFiles, skip: int, out_dir: Path) -> DataFiles:
+    """The same data with only the training rows after the first `skip` (those an adapter was trained on)."""
+    from agentgraph.finetune.datasets.common import files_hash
+
+    lines = [line for line in data.train.read_text(encoding="utf-8").splitlines() if line.strip()][skip:]
+    if not lines:
+        raise TrainingError(f"no training rows after the first {skip}: raise [data] n_train")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train = out_dir / "train.jsonl"
+    train.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return DataFiles(train, data.val, files_hash((train, data.val)), len(lines), data.val_rows)
+
+
 def validation_subset(data: DataFiles, out_dir: Path, rows: int) -> DataFiles:
     """The same data with only the first `rows` validation rows (validation is slow on a CPU)."""
     if rows <= 0 or data.val_rows <= rows:
@@ -348,6 +361,10 @@ def finetune(
     run_dir = Path(settings.finetune.runs_dir) / f"{agent}-{method}-{stamp}"
     init_adapter = None
     data = validation_subset(sft_data, run_dir / "data", config.data.val_rows)
+    if method == "sft" and config.sft.continue_after:
+        init_adapter = _registered_adapter(agent, settings)
+        data = rows_after(data, config.sft.continue_after, run_dir / "data")
+        _refuse_a_second_pass(agent, settings, data, config.sft.continue_after)
     data = with_extra_rows(data, list(extra_rows or []), run_dir / "data")
     data = training_file(data, run_dir / "data", config.data.mask_failed_calls)
     if method != "sft":
@@ -471,6 +488,18 @@ def _last_elapsed(run_dir: Path) -> float | None:
     return float(elapsed[-1]) if elapsed else None
 
 
+def _refuse_a_second_pass(agent: str, settings: Settings, data: DataFiles, skip: int) -> None:
+    """Stop a continued run whose registered adapter was already trained on the rows it would train on."""
+    from agentgraph.serving.registry import AdapterRegistry
+
+    entry = AdapterRegistry.load(settings.registry_path).entries[agent]
+    if entry.data_hash == data.data_hash:
+        raise TrainingError(
+            f"{agent}'s registered adapter (v{entry.version}) was already trained on the rows after the first {skip}; "
+            f"a continued run starts from the adapter trained on the first {skip} (see finetune/configs/{agent}.toml)"
+        )
+
+
 def _registered_adapter(agent: str, settings: Settings) -> Path:
     """The folder of the agent's registered adapter (SFT, or an earlier preference round)."""
     from agentgraph.serving.registry import ADAPTER_WEIGHTS, AdapterRegistry
@@ -478,7 +507,7 @@ def _registered_adapter(agent: str, settings: Settings) -> Path:
     entry = AdapterRegistry.load(settings.registry_path).entries.get(agent)
     if entry is None or not (entry.path / ADAPTER_WEIGHTS).is_file():
         raise TrainingError(
-            f"preference tuning starts from {agent}'s registered adapter and there is none: "
+            f"preference tuning and continued SFT start from {agent}'s registered adapter and there is none: "
             f"run `agentgraph finetune {agent}` (SFT) first"
         )
     return entry.path

@@ -26,6 +26,8 @@ def test_parse_sets_sections_and_keeps_defaults() -> None:
         ("[sft\n", "not valid TOML"),
         ("[sft]\nexport_step = 100\neval_steps = 100\n", "export_step 100 needs keep_checkpoints = 0"),
         ("[sft]\nexport_step = 150\neval_steps = 100\nkeep_checkpoints = 0\n", "a multiple of eval_steps"),
+        ("[data]\nn_train = 100\n[sft]\ncontinue_after = 100\n", "continue_after 100 must be below"),
+        ("[sft]\ncontinue_after = 10\n", "continue_after 10 must be below"),
     ],
 )
 def test_bad_configs_name_the_problem(text: str, names: str) -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agentgraph.finetune.train import DataFiles, failed_call, mask_failed_calls, training_file, validation_subset
+import pytest
+
+from agentgraph.finetune.train import (
+    DataFiles,
+    TrainingError,
+    failed_call,
+    mask_failed_calls,
+    rows_after,
+    training_file,
+    validation_subset,
+)
 
 
 def call(name: str, **args: str) -> dict:
@@ -60,6 +70,33 @@ def test_validation_subset_keeps_the_first_rows(tmp_path: Path) -> None:
     assert small.val_rows == 4 and [json.loads(x)["i"] for x in small.val.read_text().splitlines()] == [0, 1, 2, 3]
     assert validation_subset(data, tmp_path / "run", 0) is data
     assert validation_subset(data, tmp_path / "run", 20) is data
+
+
+def test_a_continued_run_trains_on_the_rows_after_those_already_learnt(tmp_path: Path) -> None:
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(10)))
+    (tmp_path / "val.jsonl").write_text(json.dumps({"i": -1}) + "\n")
+    data = DataFiles(train, tmp_path / "val.jsonl", "h", 10, 1)
+    later = rows_after(data, 7, tmp_path / "run")
+    assert [json.loads(x)["i"] for x in later.train.read_text().splitlines()] == [7, 8, 9]
+    assert later.train_rows == 3 and later.data_hash != "h" and train.read_text().count("\n") == 10
+    with pytest.raises(TrainingError, match="no training rows after the first 10"):
+        rows_after(data, 10, tmp_path / "run")
+
+
+def test_a_continued_run_refuses_an_adapter_already_trained_on_its_rows(tmp_path: Path) -> None:
+    from agentgraph.finetune.train import _refuse_a_second_pass
+    from agentgraph.serving.registry import AdapterEntry, AdapterRegistry
+    from agentgraph.settings import Settings
+
+    settings = Settings(registry_path=tmp_path / "registry.toml")
+    data = DataFiles(tmp_path / "train.jsonl", tmp_path / "val.jsonl", "later-rows", 3, 1)
+    registry = AdapterRegistry.load(settings.registry_path)
+    registry.register(AdapterEntry("math", tmp_path / "math", 8, "base", version="9", data_hash="first-rows"))
+    _refuse_a_second_pass("math", settings, data, 7)  # the adapter of the first rows: continued
+    registry.register(AdapterEntry("math", tmp_path / "math", 8, "base", version="10", data_hash="later-rows"))
+    with pytest.raises(TrainingError, match=r"\(v10\) was already trained on the rows after the first 7"):
+        _refuse_a_second_pass("math", settings, data, 7)
 
 
 def test_training_data_is_rebuilt_when_its_seed_count_or_builders_change(tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def rows_after(data: DataFiles, skip: int, out_dir: Path) -> DataFiles:
 
     lines = [line for line in data.train.read_text(encoding="utf-8").splitlines() if line.strip()][skip:]
     if not lines:
-        raise TrainingError(f"no training rows after the first {skip}: raise [data] n_train")
+        raise TrainingError(f"no training rows after the first {skip}: raise [data] n_train (or --train-rows)")
     out_dir.mkdir(parents=True, exist_ok=True)
     train = out_dir / "train.jsonl"
     train.write_text("\n".join(lines) + "\n", encoding="utf-8")

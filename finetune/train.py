@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentgraph.errors import AgentgraphError
 from agentgraph.finetune.config import AGENTS, METHODS, TrainConfig, load_config
@@ -23,6 +23,9 @@ from agentgraph.finetune.progress import LogEvent, LogFollower, read_log
 from agentgraph.serving.prepare import PreparedModel
 from agentgraph.serving.profile import ModelProfile
 from agentgraph.settings import Settings
+
+if TYPE_CHECKING:
+    from agentgraph.serving.registry import AdapterEntry
 
 PLUGIN = Path(__file__).resolve().parent / "swift_plugin.py"
 METRICS_FILE = "metrics.json"
@@ -362,15 +365,16 @@ def finetune(
     init_adapter = None
     data = validation_subset(sft_data, run_dir / "data", config.data.val_rows)
     if method == "sft" and config.sft.continue_after:
-        init_adapter = _registered_adapter(agent, settings)
+        start = _registered_adapter(agent, settings)
         data = rows_after(data, config.sft.continue_after, run_dir / "data")
-        _refuse_a_second_pass(agent, settings, data, config.sft.continue_after)
+        _refuse_a_second_pass(start, data, config.sft.continue_after)
+        init_adapter = start.path
     data = with_extra_rows(data, list(extra_rows or []), run_dir / "data")
     data = training_file(data, run_dir / "data", config.data.mask_failed_calls)
     if method != "sft":
         from agentgraph.finetune.preferences import preference_files
 
-        init_adapter = _registered_adapter(agent, settings)
+        init_adapter = _registered_adapter(agent, settings).path
         found: list[dict[str, Any]] = []
         if mistakes > 0:
             from agentgraph.finetune.datasets.common import write_jsonl
@@ -488,20 +492,17 @@ def _last_elapsed(run_dir: Path) -> float | None:
     return float(elapsed[-1]) if elapsed else None
 
 
-def _refuse_a_second_pass(agent: str, settings: Settings, data: DataFiles, skip: int) -> None:
-    """Stop a continued run whose registered adapter was already trained on the rows it would train on."""
-    from agentgraph.serving.registry import AdapterRegistry
-
-    entry = AdapterRegistry.load(settings.registry_path).entries[agent]
+def _refuse_a_second_pass(entry: AdapterEntry, data: DataFiles, skip: int) -> None:
+    """Stop a continued run whose starting adapter was already trained on the rows it would train on."""
     if entry.data_hash == data.data_hash:
         raise TrainingError(
-            f"{agent}'s registered adapter (v{entry.version}) was already trained on the rows after the first {skip}; "
-            f"a continued run starts from the adapter trained on the first {skip} (see finetune/configs/{agent}.toml)"
+            f"{entry.name}'s registered adapter (v{entry.version}) was already trained on the rows after the first {skip}; "
+            f"a continued run starts from the adapter trained on the first {skip} (see finetune/configs/{entry.name}.toml)"
         )
 
 
-def _registered_adapter(agent: str, settings: Settings) -> Path:
-    """The folder of the agent's registered adapter (SFT, or an earlier preference round)."""
+def _registered_adapter(agent: str, settings: Settings) -> AdapterEntry:
+    """The agent's registered adapter (SFT, or an earlier preference round), its weights on disk."""
     from agentgraph.serving.registry import ADAPTER_WEIGHTS, AdapterRegistry
 
     entry = AdapterRegistry.load(settings.registry_path).entries.get(agent)
@@ -510,4 +511,4 @@ def _registered_adapter(agent: str, settings: Settings) -> Path:
             f"preference tuning and continued SFT start from {agent}'s registered adapter and there is none: "
             f"run `agentgraph finetune {agent}` (SFT) first"
         )
-    return entry.path
+    return entry

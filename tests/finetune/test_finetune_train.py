@@ -86,17 +86,12 @@ def test_a_continued_run_trains_on_the_rows_after_those_already_learnt(tmp_path:
 
 def test_a_continued_run_refuses_an_adapter_already_trained_on_its_rows(tmp_path: Path) -> None:
     from agentgraph.finetune.train import _refuse_a_second_pass
-    from agentgraph.serving.registry import AdapterEntry, AdapterRegistry
-    from agentgraph.settings import Settings
+    from agentgraph.serving.registry import AdapterEntry
 
-    settings = Settings(registry_path=tmp_path / "registry.toml")
     data = DataFiles(tmp_path / "train.jsonl", tmp_path / "val.jsonl", "later-rows", 3, 1)
-    registry = AdapterRegistry.load(settings.registry_path)
-    registry.register(AdapterEntry("math", tmp_path / "math", 8, "base", version="9", data_hash="first-rows"))
-    _refuse_a_second_pass("math", settings, data, 7)  # the adapter of the first rows: continued
-    registry.register(AdapterEntry("math", tmp_path / "math", 8, "base", version="10", data_hash="later-rows"))
+    _refuse_a_second_pass(AdapterEntry("math", tmp_path / "math", 8, "base", version="9", data_hash="first-rows"), data, 7)
     with pytest.raises(TrainingError, match=r"\(v10\) was already trained on the rows after the first 7"):
-        _refuse_a_second_pass("math", settings, data, 7)
+        _refuse_a_second_pass(AdapterEntry("math", tmp_path / "math", 8, "base", version="10", data_hash="later-rows"), data, 7)
 
 
 def test_training_data_is_rebuilt_when_its_seed_count_or_builders_change(tmp_path: Path) -> None:

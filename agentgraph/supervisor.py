@@ -32,6 +32,7 @@ from agentgraph.router import (
     handoff_tools,
     parse_handoffs,
 )
+from agentgraph.runrequest import question_problem
 from agentgraph.settings import Settings
 from agentgraph.state import AgentInput, GraphState, Subtask, Usage
 from agentgraph.untrusted import neutralise
@@ -188,16 +189,6 @@ def compose_answer(state: GraphState, run_last: Collection[str]) -> str:
     if problems:
         body += "\n\n" + "\n".join(f"Note: {problem}" for problem in problems)
     return body
-
-
-def question_problem(messages: Sequence[AnyMessage], max_chars: int) -> str | None:
-    """Why the conversation has no question to answer (none, empty, too long), or None."""
-    if not messages or not isinstance(messages[-1], HumanMessage) or not messages[-1].text.strip():
-        return "there is no question to answer: the last message must be a non-empty user message"
-    length = len(messages[-1].text.strip())
-    if length > max_chars:
-        return f"the question is {length} characters long, more than the limit of {max_chars} (policy.max_question_chars)"
-    return None
 
 
 def _conversation(messages: Sequence[AnyMessage]) -> list[AnyMessage]:

@@ -23,6 +23,7 @@ from agentgraph.audit import AuditEntry, AuditLog, Outcome
 from agentgraph.db.engine import redact
 from agentgraph.db.shared import shared_engine
 from agentgraph.idempotency import ToolResults
+from agentgraph.runrequest import Decision, parse_decision  # noqa: F401 - the approval decision, read here by the agent node
 from agentgraph.settings import PolicySettings
 from agentgraph.untrusted import copied_passage, foreign_destinations, neutralise
 
@@ -78,14 +79,6 @@ def run_tool(tool: BaseTool, call: Mapping[str, Any]) -> ToolMessage:
     return ToolMessage(content=str(reply), tool_call_id=call["id"], name=tool.name)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """A person's answer to an approval request: run the call (perhaps with edited arguments) or not."""
-
-    action: Literal["approve", "reject"]
-    args: dict | None = None
-
-
 def approval_request(agent: str, subtask: str, call: Mapping[str, Any], reason: str | None = None) -> dict:
     """The value an approval interrupt carries: which agent wants to run which tool with which arguments,
     and why a person is asked (when it is not simply a tool that always needs approval)."""
@@ -93,14 +86,6 @@ def approval_request(agent: str, subtask: str, call: Mapping[str, Any], reason: 
     if reason:
         request["reason"] = reason
     return request
-
-
-def parse_decision(value: Any) -> Decision:
-    """Read a resume value `{"action": "approve"|"reject", "args": {...}}`; anything else is a rejection."""
-    if isinstance(value, Mapping) and value.get("action") in ("approve", "reject"):
-        args = value.get("args")
-        return Decision(value["action"], dict(args) if isinstance(args, Mapping) else None)
-    return Decision("reject")
 
 
 # -- what a tool declares about itself ------------------------------------------------------------

@@ -38,27 +38,26 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.messages import AnyMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import StateSnapshot
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agentgraph.errors import AgentgraphError, ServingError, StorageError
+from agentgraph.loading import GraphBuilder, load_builder
+from agentgraph.runrequest import Decision, InvalidRequestError, ThreadConflictError, checked_question, run_input
 from agentgraph.settings import Settings, get_settings
 from agentgraph.threads import CheckpointInfo, ThreadError, run_summary, thread_config, thread_status
 
 logger = logging.getLogger("agentgraph.service")
-
-GraphBuilder = Callable[..., CompiledStateGraph]
-"""Builds the served graph: called with checkpointer=, store= and settings=."""
 
 _THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -74,14 +73,6 @@ class ThreadBusyError(ThreadError):
     """Another run of the thread is in progress (HTTP 409)."""
 
 
-class ThreadConflictError(ThreadError):
-    """The thread is not in the state the request needs (HTTP 409)."""
-
-
-class InvalidRequestError(AgentgraphError):
-    """The request is well-formed JSON but cannot be run (HTTP 422)."""
-
-
 # --- request and response bodies -----------------------------------------------------------------------
 
 
@@ -90,14 +81,6 @@ class CreateThread(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     thread_id: str | None = Field(default=None, description="The id to give the thread; a new UUID if omitted.")
-
-
-class Decision(BaseModel):
-    """A person's answer to the approval a thread is waiting for."""
-
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["approve", "reject"]
-    args: dict[str, Any] | None = Field(default=None, description="With approve: the arguments to run the tool with.")
 
 
 class RunRequest(BaseModel):
@@ -329,10 +312,10 @@ class ThreadService:
 
     async def run(self, thread_id: str, request: RunRequest) -> RunResult:
         """Run a question, answer the approval the thread waits for, or resume its unfinished run."""
-        question = self._question(request)
+        question = None if request.question is None else checked_question(request.question, self.settings.policy.max_question_chars)
         async with self._locked(thread_id), self._slots:
             state = await self._existing(thread_id)
-            payload = self._payload(thread_id, state, question, request.resume)
+            payload = run_input(thread_id, state, question, request.resume)
             config = thread_config(thread_id)
             try:
                 await self.graph.ainvoke(payload, config)
@@ -369,49 +352,11 @@ class ThreadService:
 
     # -- helpers -----------------------------------------------------------------------------------------
 
-    def _question(self, request: RunRequest) -> str | None:
-        if request.question is None:
-            return None
-        question = request.question.strip()
-        if not question:
-            raise InvalidRequestError("the question is empty")
-        limit = self.settings.policy.max_question_chars
-        if len(question) > limit:
-            raise InvalidRequestError(
-                f"the question has {len(question)} characters; the limit is {limit} (policy.max_question_chars)"
-            )
-        if request.resume is not None:
-            raise InvalidRequestError("give either a question or a resume decision, not both")
-        return question
-
     async def _existing(self, thread_id: str) -> StateSnapshot:
         state = await self.graph.aget_state(thread_config(thread_id))
         if state.created_at is None:
             raise UnknownThreadError(f"unknown thread {thread_id!r}; create it with POST /threads")
         return state
-
-    def _payload(self, thread_id: str, state: StateSnapshot, question: str | None, decision: Decision | None) -> Any:
-        if decision is not None:
-            if not state.interrupts:
-                raise ThreadConflictError(f"thread {thread_id!r} is not waiting for an approval")
-            answer: dict[str, Any] = {"action": decision.action}
-            if decision.args is not None:
-                if decision.action == "reject":
-                    raise InvalidRequestError("edited arguments go with approve, not reject")
-                answer["args"] = decision.args
-            return Command(resume={state.interrupts[0].id: answer})
-        if question is not None:
-            return {"messages": [HumanMessage(question)]}
-        status = thread_status(state)
-        if not state.values.get("messages") and not state.next:
-            raise ThreadConflictError(f"thread {thread_id!r} has no run to resume; send a question")
-        if status == "done":
-            raise ThreadConflictError(f"thread {thread_id!r} has finished its run; send a new question")
-        if status == "waiting":
-            raise ThreadConflictError(
-                f"thread {thread_id!r} is waiting for an approval; send {{\"resume\": {{\"action\": \"approve\"}}}} or reject"
-            )
-        return None
 
     @asynccontextmanager
     async def _locked(self, thread_id: str) -> AsyncIterator[None]:
@@ -546,8 +491,6 @@ async def open_service(settings: Settings, builder: GraphBuilder | None = None) 
     from agentgraph.store import AsyncSQLAlchemyStore
 
     if builder is None:
-        from agentgraph.cli.run import load_builder
-
         builder = load_builder(settings.graph.builder)
     url = settings.database_url
     async with AsyncSQLAlchemySaver.from_conn_string(url, pool_size=settings.service.db_pool_size) as saver:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from agentgraph.errors import AgentgraphError, ConfigError
+from agentgraph.errors import AgentgraphError
+from agentgraph.loading import load_builder
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
@@ -36,29 +37,20 @@ def run(
     """Ask the agents a question, streaming each agent's steps live."""
     import uuid
 
-    from langchain_core.messages import HumanMessage
-
+    from agentgraph.runrequest import checked_question, question_input, resume_input
     from agentgraph.settings import get_settings
-    from agentgraph.supervisor import question_problem
-    from agentgraph.threads import ThreadError, current_state, thread_status
+    from agentgraph.threads import current_state
 
     if question is None and thread is None:
         raise AgentgraphError("give a question, or --thread ID to resume an unfinished thread")
-    if question is not None and not question.strip():
-        raise AgentgraphError("the question is empty")
-    if question is not None and (problem := question_problem([HumanMessage(question)], get_settings().policy.max_question_chars)):
-        raise AgentgraphError(problem)
+    if question is not None:
+        question = checked_question(question, get_settings().policy.max_question_chars)
     thread_id = thread or str(uuid.uuid4())
     with open_graph(graph) as compiled:
         if question is not None:
-            _execute(compiled, {"messages": [HumanMessage(question.strip())]}, thread_id, json_out)
+            _execute(compiled, question_input(question), thread_id, json_out)
             return
-        status = thread_status(current_state(compiled, thread_id))
-        if status == "done":
-            raise ThreadError(f"thread {thread_id!r} has finished; ask a new question with --thread {thread_id} \"...\"")
-        if status == "waiting":
-            raise ThreadError(f"thread {thread_id!r} is waiting for an approval: agentgraph resume {thread_id} --approve | --reject")
-        _execute(compiled, None, thread_id, json_out)
+        _execute(compiled, resume_input(thread_id, current_state(compiled, thread_id)), thread_id, json_out)
 
 
 def resume(
@@ -70,13 +62,12 @@ def resume(
     graph: Optional[str] = GRAPH_OPTION,
 ) -> None:
     """Answer the approval a thread is waiting for, and continue the run."""
-    from langgraph.types import Command
-
-    from agentgraph.threads import ThreadError, current_state
+    from agentgraph.runrequest import Decision, resume_input
+    from agentgraph.threads import current_state
 
     if approve == reject:
         raise AgentgraphError("give exactly one of --approve and --reject")
-    decision: dict[str, Any] = {"action": "approve" if approve else "reject"}
+    args: dict[str, Any] | None = None
     if edit is not None:
         if reject:
             raise AgentgraphError("--edit goes with --approve")
@@ -86,12 +77,9 @@ def resume(
             raise AgentgraphError(f"--edit is not valid JSON: {exc}") from None
         if not isinstance(args, dict):
             raise AgentgraphError("--edit must be a JSON object of the tool's arguments")
-        decision["args"] = args
+    decision = Decision(action="approve" if approve else "reject", args=args)
     with open_graph(graph) as compiled:
-        waiting = current_state(compiled, thread_id).interrupts
-        if not waiting:
-            raise ThreadError(f"thread {thread_id!r} is not waiting for an approval")
-        _execute(compiled, Command(resume={waiting[0].id: decision}), thread_id, json_out)
+        _execute(compiled, resume_input(thread_id, current_state(compiled, thread_id), decision), thread_id, json_out)
 
 
 def threads(
@@ -164,33 +152,6 @@ def open_graph(reference: str | None, *, with_saver: bool = False) -> Iterator[A
     with open_checkpointer(settings) as saver, open_store(settings) as store:
         compiled = builder(checkpointer=saver, store=store, settings=settings)
         yield (compiled, saver) if with_saver else compiled
-
-
-def load_builder(reference: str) -> Callable[..., CompiledStateGraph]:
-    """The graph builder named `module:function` or `path/to/file.py:function`."""
-    import importlib
-    import importlib.util
-    from pathlib import Path
-
-    target, _, name = reference.rpartition(":")
-    if not target or not name:
-        raise ConfigError(f"graph builder {reference!r} must look like module:function or file.py:function")
-    if target.endswith(".py"):
-        path = Path(target)
-        spec = importlib.util.spec_from_file_location(f"agentgraph_graph_{path.stem}", path)
-        if spec is None or spec.loader is None or not path.is_file():
-            raise ConfigError(f"graph builder file {target!r} not found")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ModuleNotFoundError as exc:
-            raise ConfigError(f"graph builder module {target!r} not found ({exc})") from None
-    builder = getattr(module, name, None)
-    if not callable(builder):
-        raise ConfigError(f"{target!r} has no graph builder function {name!r}")
-    return builder
 
 
 def _execute(graph: CompiledStateGraph, payload: Any, thread_id: str, json_out: bool) -> None:

@@ -24,11 +24,11 @@ def service(
 
     import uvicorn
 
-    from agentgraph.cli.run import load_builder
     from agentgraph.db import redact
     from agentgraph.db import upgrade as upgrade_schema
     from agentgraph.db.engine import is_sqlite
     from agentgraph.errors import ConfigError
+    from agentgraph.loading import load_builder
     from agentgraph.settings import get_settings
 
     settings = get_settings()

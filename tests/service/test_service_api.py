@@ -82,7 +82,7 @@ def test_invalid_requests_get_clear_errors(model_server, make_settings):
         empty = ask(client, base, thread_id, "   ")
         assert empty.status_code == 422 and empty.json()["detail"] == "the question is empty"
         long = ask(client, base, thread_id, "x" * 41)
-        assert long.status_code == 422 and "the limit is 40" in long.json()["detail"]
+        assert long.status_code == 422 and "more than the limit of 40 (policy.max_question_chars)" in long.json()["detail"]
         assert ask(client, base, thread_id, "Hi?", colour="blue").status_code == 422
         both = ask(client, base, thread_id, "Hi?", resume={"action": "approve"})
         assert both.status_code == 422 and "not both" in both.json()["detail"]

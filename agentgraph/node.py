@@ -25,6 +25,7 @@ from langgraph.types import interrupt
 
 from agentgraph import limits
 from agentgraph.agent import AgentSpec
+from agentgraph.audit import RAN
 from agentgraph.modelcall import ModelFactory, model_turn
 from agentgraph.repair import malformed_reply
 from agentgraph.settings import Settings
@@ -48,23 +49,16 @@ from agentgraph.tool_policy import (
     as_data,
     error_reply,
     invalid_arguments,
-    outcome_of,
     parse_decision,
     refusal,
     untrusted_arguments,
-    with_outcome,
 )
 
+from agentgraph.toolrecord import not_run, record_of, with_record
 RequestBuilder = Callable[[str, Sequence[str]], str]
 """Builds an agent's user turn from its task and the facts found by the other agents."""
 Citer = Callable[[str], list[str]]
 """Finds the sources an answer cites."""
-
-
-MALFORMED_KEY = "malformed"
-"""`ToolMessage.additional_kwargs` flag of a reply to a call the model got wrong (unreadable, unknown, invalid)."""
-NOTE_KEY = "note"
-"""`ToolMessage.additional_kwargs` flag: whether a refused or limited call is stated in the answer (default yes)."""
 
 
 class AgentOutput(TypedDict):
@@ -227,8 +221,8 @@ class _AgentSteps:
                 self.runner.audit(call, context, replies[call["id"]], started)
             else:
                 replies[call["id"]] = self.runner.execute(self.spec.tool(call["name"]), call, context)  # type: ignore[arg-type]
-            if call["id"] in edited:
-                replies[call["id"]].additional_kwargs["edited_args"] = call["args"]
+            edits = {"edited_args": call["args"]} if call["id"] in edited else {}
+            with_record(replies[call["id"]], **edits)  # every reply carries its record
         update: dict[str, Any] = {
             "messages": [as_data(replies[call["id"]]) for call in ordered],
             "used": limits.add(state.get("used"), steps=0 if stop else 1, seconds=time.monotonic() - clock),
@@ -250,15 +244,15 @@ class _AgentSteps:
         reasons: dict[str, str] = {}
         for call in last.tool_calls:
             if stop:
-                replies[call["id"]] = _quiet(with_outcome(error_reply(call, f"{call['name']} was not run: {stop}"), "limit"))
+                replies[call["id"]] = _quiet(error_reply(call, not_run(call["name"], stop)))
             elif self._over_limit(state):
-                text = f"{call['name']} was not run: the limit of {self.max_rounds} tool rounds was reached"
-                replies[call["id"]] = _quiet(with_outcome(error_reply(call, text), "limit"))
+                text = not_run(call["name"], f"the limit of {self.max_rounds} tool rounds was reached")
+                replies[call["id"]] = _quiet(error_reply(call, text))
             elif problem := refusal(self.spec, call):
                 replies[call["id"]] = _malformed(error_reply(call, problem), forbidden=self._forbidden(call["name"]))
             elif concern := untrusted_arguments(self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy):  # type: ignore[arg-type]
                 if concern.action == "refuse":
-                    replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {concern.reason}"), "refused")
+                    replies[call["id"]] = with_record(error_reply(call, not_run(call["name"], concern.reason)), outcome="refused")
                 else:
                     reasons[call["id"]] = concern.reason
                     runnable.append(dict(call))
@@ -274,18 +268,18 @@ class _AgentSteps:
                 continue
             decision = parse_decision(interrupt(approval_request(self.spec.name, subtask, call, reasons.get(call["id"]))))
             if decision.action == "reject":
-                replies[call["id"]] = with_outcome(error_reply(call, f"{call['name']} was not run: {REJECTED_BY_PERSON}"), "rejected")
+                replies[call["id"]] = with_record(error_reply(call, not_run(call["name"], REJECTED_BY_PERSON)), outcome="rejected")
             elif decision.args is not None:
                 problem = invalid_arguments(self.spec.tool(call["name"]), decision.args)  # type: ignore[arg-type]
                 if problem:
-                    replies[call["id"]] = with_outcome(error_reply(call, f"invalid edited arguments for {call['name']}: {problem}"), "refused")
+                    replies[call["id"]] = with_record(error_reply(call, f"invalid edited arguments for {call['name']}: {problem}"), outcome="refused")
                 call["args"] = decision.args
                 edited.add(call["id"])
         return edited
 
     def _after_malformed(self, state: AgentState, replies: Sequence[ToolMessage]) -> dict[str, Any]:
         """Count a turn whose calls the model got wrong; past `policy.max_repairs` such turns in a row, stop."""
-        wrong = [reply for reply in replies if reply.additional_kwargs.get(MALFORMED_KEY)]
+        wrong = [reply for reply in replies if record_of(reply).malformed]
         if not wrong:
             return {"repairs": 0}
         repairs = state.get("repairs", 0) + 1
@@ -345,19 +339,16 @@ def _thread_id() -> str | None:
 def _malformed(reply: ToolMessage, *, forbidden: bool = False) -> ToolMessage:
     """An error reply to a call the model got wrong; a call to a graph tool this agent may not use is also
     a refusal to state in the answer."""
-    reply.additional_kwargs[MALFORMED_KEY] = True
-    reply.additional_kwargs[NOTE_KEY] = forbidden
-    return with_outcome(reply, "refused")
+    return with_record(reply, outcome="refused", malformed=True, note=forbidden)
 
 
 def _quiet(reply: ToolMessage) -> ToolMessage:
-    """A reply whose reason the agent's result states already (not repeated as a note)."""
-    reply.additional_kwargs[NOTE_KEY] = False
-    return reply
+    """A call not run for a limit whose reason the agent's result states already (not repeated as a note)."""
+    return with_record(reply, outcome="limit", note=False)
 
 
 def _tool_results(messages: Sequence[AnyMessage]) -> list[str]:
-    return [m.text for m in messages if isinstance(m, ToolMessage) and outcome_of(m) in ("ok", "error")]
+    return [m.text for m in messages if isinstance(m, ToolMessage) and record_of(m).outcome in RAN]
 
 
 def _notes(messages: Sequence[AnyMessage]) -> list[str]:
@@ -366,11 +357,11 @@ def _notes(messages: Sequence[AnyMessage]) -> list[str]:
     for message in messages:
         if not isinstance(message, ToolMessage):
             continue
-        kwargs = message.additional_kwargs
-        if outcome_of(message) in ("refused", "limit") and kwargs.get(NOTE_KEY, True):
+        record = record_of(message)
+        if record.outcome in ("refused", "limit") and record.note:
             notes.append(message.text)
-        if kwargs.get("flagged"):
-            found = ", ".join(repr(f) for f in kwargs["flagged"][:3])
+        if record.flagged:
+            found = ", ".join(repr(f) for f in record.flagged[:3])
             notes.append(f"the result of {message.name or 'a tool'} contained instruction-like text ({found}); it was removed and not followed")
     return list(dict.fromkeys(notes))
 
@@ -383,13 +374,10 @@ def _tool_call_records(messages: Sequence[AnyMessage]) -> list[ToolCallRecord]:
             continue
         for call in message.tool_calls:
             reply = replies.get(call["id"])
-            record = ToolCallRecord(
-                name=call["name"],
-                args=reply.additional_kwargs.get("edited_args", call["args"]) if reply else call["args"],
-                id=call["id"],
-                status=reply.status if reply else "error",
-            )
-            if reply is not None:
-                record["outcome"] = outcome_of(reply)
-            records.append(record)
+            if reply is None:
+                records.append(ToolCallRecord(name=call["name"], args=call["args"], id=call["id"], status="error"))
+                continue
+            outcome = record_of(reply)
+            args = outcome.edited_args if outcome.edited_args is not None else call["args"]
+            records.append(ToolCallRecord(name=call["name"], args=args, id=call["id"], status=reply.status, outcome=outcome.outcome))
     return records

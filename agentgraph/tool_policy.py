@@ -19,12 +19,13 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 
 from agentgraph.agent import AgentSpec
-from agentgraph.audit import AuditEntry, AuditLog, Outcome
+from agentgraph.audit import AuditEntry, AuditLog
 from agentgraph.db.engine import redact
 from agentgraph.db.shared import shared_engine
 from agentgraph.idempotency import ToolResults
 from agentgraph.runrequest import Decision, parse_decision  # noqa: F401 - the approval decision, read here by the agent node
 from agentgraph.settings import PolicySettings
+from agentgraph.toolrecord import failed, not_run, record_of, with_record
 from agentgraph.untrusted import copied_passage, foreign_destinations, neutralise
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def run_tool(tool: BaseTool, call: Mapping[str, Any]) -> ToolMessage:
     try:
         reply = tool.invoke(tool_call)
     except Exception as exc:  # a broken tool must not end the run: the model sees the failure
-        return error_reply(call, f"{tool.name} failed: {type(exc).__name__}: {exc}")
+        return error_reply(call, failed(tool.name, exc))
     if isinstance(reply, ToolMessage):
         return reply
     return ToolMessage(content=str(reply), tool_call_id=call["id"], name=tool.name)
@@ -154,33 +155,17 @@ def untrusted_arguments(
 
 def as_data(reply: ToolMessage) -> ToolMessage:
     """`reply` as it is shown to the model: control tokens and instruction-like sentences removed; what was
-    removed is kept in `additional_kwargs["flagged"]`."""
+    removed is kept in its record (`ToolCallOutcome.flagged`)."""
     if not isinstance(reply.content, str):
         return reply
     cleaned = neutralise(reply.content)
     if not cleaned.flagged:
         return reply
-    return reply.model_copy(
-        update={"content": cleaned.text, "additional_kwargs": {**reply.additional_kwargs, "flagged": list(cleaned.findings)}}
-    )
+    shown = reply.model_copy(update={"content": cleaned.text, "additional_kwargs": dict(reply.additional_kwargs)})
+    return with_record(shown, flagged=cleaned.findings)
 
 
 # -- running a call: rate limit, idempotency, audit ---------------------------------------------------
-
-OUTCOME_KEY = "outcome"
-"""`ToolMessage.additional_kwargs` key of the call's audit outcome."""
-
-
-def with_outcome(reply: ToolMessage, outcome: Outcome) -> ToolMessage:
-    """`reply` marked with its audit outcome."""
-    reply.additional_kwargs[OUTCOME_KEY] = outcome
-    return reply
-
-
-def outcome_of(reply: ToolMessage) -> Outcome:
-    """The audit outcome a reply was marked with (ok or error when it was not marked)."""
-    return reply.additional_kwargs.get(OUTCOME_KEY) or ("error" if reply.status == "error" else "ok")
-
 
 def calls_per_minute(spec: AgentSpec, policy: PolicySettings, tool: str) -> int | None:
     """The rate limit of `tool` for `spec` (calls per minute per thread), or None."""
@@ -224,7 +209,7 @@ class ToolRunner:
         engine = self._engine()
         if engine is None:
             return
-        outcome = outcome_of(reply)
+        outcome = record_of(reply).outcome
         AuditLog(engine).write(
             AuditEntry(
                 run_id=context.run_id,
@@ -255,17 +240,19 @@ class ToolRunner:
         if recorded and engine is not None and (done := self._recorded(engine, context, call)) is not None:
             return done, True
         if (limited := self._rate_limited(tool.name, context, engine)) is not None:
-            return with_outcome(error_reply(call, limited), "limit"), False
+            return with_record(error_reply(call, limited), outcome="limit"), False
         if not recorded:
             return run_tool(tool, call), False
         if engine is None:
-            return with_outcome(error_reply(call, f"{tool.name} was not run: its idempotency record cannot be written (database unavailable)"), "error"), False
+            text = not_run(tool.name, "its idempotency record cannot be written (database unavailable)")
+            return with_record(error_reply(call, text), outcome="error"), False
         results = ToolResults(engine)
         try:
             claim = results.claim(context.thread_id, call["id"], tool.name, call["args"])  # type: ignore[arg-type]
         except Exception as exc:
             log.warning("idempotency record of %s not written: %s", call["id"], exc)
-            return with_outcome(error_reply(call, f"{tool.name} was not run: its idempotency record could not be written ({type(exc).__name__})"), "error"), False
+            text = not_run(tool.name, f"its idempotency record could not be written ({type(exc).__name__})")
+            return with_record(error_reply(call, text), outcome="error"), False
         if claim.result is not None:
             return _replay(call, claim.result), True
         if claim.in_doubt and not traits(tool).idempotent:
@@ -305,7 +292,7 @@ class ToolRunner:
         source = "the agent's limits" if tool in self.spec.limits.calls_per_minute else (
             "policy.tool_rate_limits" if tool in self.policy.tool_rate_limits else "policy.tool_calls_per_minute"
         )
-        return f"{tool} was not run: its limit of {limit} calls per minute in this thread was reached ({source})"
+        return not_run(tool, f"its limit of {limit} calls per minute in this thread was reached ({source})")
 
 
 def _replay(call: Mapping[str, Any], result: Mapping[str, Any]) -> ToolMessage:

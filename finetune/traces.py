@@ -9,7 +9,8 @@ live only in earlier checkpoints). Model turns are attributed to the node that m
 
 Formats:
 - `swift`: ms-swift agent rows (SFT). Transcripts with a call a person rejected are left out; a call a
-  person edited is written with the edited arguments.
+  person edited is written with the edited arguments; a call that did not run or failed carries
+  `"loss": false` (read from the reply's `ToolCallOutcome`).
 - `kto`: one row per approval decision: the agent's turn up to the call, and `label` true when the call
   was approved as it was, false when it was rejected or edited (the edited call is a second, true row).
 - `dpo`: one pair per edited call: `chosen` the edited call, `rejected_response` the model's own.
@@ -27,6 +28,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemM
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agentgraph.errors import AgentgraphError
+from agentgraph.toolrecord import record_of
 
 FORMATS = ("swift", "kto", "dpo")
 ROUTER = "router"
@@ -91,19 +93,16 @@ def approval_ids(tuples: Iterable[Any]) -> set[str]:
 
 
 def decisions(messages: Sequence[AnyMessage], asked: set[str]) -> dict[str, Decision]:
-    """The person's decision on every asked call of a transcript, read from its tool replies."""
-    from agentgraph.tool_policy import REJECTED_BY_PERSON
-
+    """The person's decision on every asked call of a transcript, read from its tool replies' records."""
     found: dict[str, Decision] = {}
     for message in messages:
         if not isinstance(message, ToolMessage) or message.tool_call_id not in asked:
             continue
-        edited = message.additional_kwargs.get("edited_args")
-        text = message.content if isinstance(message.content, str) else ""
-        if REJECTED_BY_PERSON in text:
+        record = record_of(message)
+        if record.outcome == "rejected":
             found[message.tool_call_id] = Decision(message.tool_call_id, "reject")
-        elif isinstance(edited, Mapping):
-            found[message.tool_call_id] = Decision(message.tool_call_id, "edit", dict(edited))
+        elif record.edited_args is not None:
+            found[message.tool_call_id] = Decision(message.tool_call_id, "edit", record.edited_args)
         else:
             found[message.tool_call_id] = Decision(message.tool_call_id, "approve")
     return found
@@ -157,6 +156,11 @@ def router_turns(tuples: Iterable[Any], agents: Iterable[str]) -> list[list[AnyM
     return list(reversed(seen.values()))
 
 
+def unlearnt_calls(messages: Sequence[AnyMessage]) -> set[str]:
+    """Ids of the calls in `messages` that did not run or failed: kept in a row, but not learnt."""
+    return {m.tool_call_id for m in messages if isinstance(m, ToolMessage) and not record_of(m).ran_ok}
+
+
 def _with_edits(messages: Sequence[AnyMessage], found: Mapping[str, Decision]) -> list[AnyMessage]:
     out: list[AnyMessage] = []
     for message in messages:
@@ -192,7 +196,7 @@ def export_rows(saver: BaseCheckpointSaver, agent: str, fmt: str = "swift", thre
         if fmt == "swift":
             if any(d.action == "reject" for d in found.values()):
                 continue
-            rows.append(swift_row(_with_edits(messages, found), tools))
+            rows.append(swift_row(_with_edits(messages, found), tools, unlearnt_calls(messages)))
             continue
         for index, message in enumerate(messages):
             if not isinstance(message, AIMessage):
@@ -200,7 +204,7 @@ def export_rows(saver: BaseCheckpointSaver, agent: str, fmt: str = "swift", thre
             judged = [found[c["id"]] for c in message.tool_calls if c["id"] in found]
             if not judged:
                 continue
-            prefix = swift_row(messages[:index], tools)
+            prefix = swift_row(messages[:index], tools, unlearnt_calls(messages[:index]))
             original = render_tool_calls(message.tool_calls)
             edited = render_tool_calls(_with_edits([message], found)[0].tool_calls)  # type: ignore[union-attr]
             turn = lambda text: [*prefix["messages"], {"role": "assistant", "content": text}]  # noqa: E731

@@ -23,6 +23,7 @@ from agentgraph.finetune.progress import LogEvent, LogFollower, read_log
 from agentgraph.serving.prepare import PreparedModel
 from agentgraph.serving.profile import ModelProfile
 from agentgraph.settings import Settings
+from agentgraph.toolrecord import reports_failure
 
 if TYPE_CHECKING:
     from agentgraph.serving.registry import AdapterEntry
@@ -83,18 +84,16 @@ def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild:
     return DataFiles(train, val, files_hash((train, val)), count_rows(train), count_rows(val))
 
 
-_ERROR_MARKERS = (" was not run: ", " failed: ")
-
-
 def failed_call(name: str, response: str) -> bool:
-    """True when a tool response reports that the call failed (the tool's own error text)."""
-    text = response.strip()
-    return text.startswith(f"{name}: ") or any(text.startswith(name) and marker in text for marker in _ERROR_MARKERS)
+    """True when a tool response given only as text reports that the call failed (see `reports_failure`)."""
+    return reports_failure(name, response)
 
 
 def mask_failed_calls(row: dict[str, Any]) -> dict[str, Any]:
     """The row with `"loss": false` on every call that the tool refused, so only the corrected call is
-    learnt (the turns after the error still are)."""
+    learnt (the turns after the error still are). A call that says already whether it is learnt (rows
+    exported from runs, marked from the calls' records) is left as it is; the others are judged by the
+    text of their response."""
     messages = [dict(m) for m in row["messages"]]
     pending: list[dict[str, Any]] = []
     for message in messages:
@@ -103,7 +102,7 @@ def mask_failed_calls(row: dict[str, Any]) -> dict[str, Any]:
         elif message["role"] == "tool_response" and pending:
             call = pending.pop(0)
             name = json.loads(call["content"]).get("name", "")
-            if failed_call(name, message["content"]):
+            if "loss" not in call and failed_call(name, message["content"]):
                 call["loss"] = False
     return {**row, "messages": messages}
 

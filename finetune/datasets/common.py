@@ -7,7 +7,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,10 +23,11 @@ HELD_OUT_EVERY = 5
 T = TypeVar("T")
 
 
-def swift_row(messages: Sequence[BaseMessage], tools: Sequence[dict] | None = None) -> dict[str, Any]:
+def swift_row(messages: Sequence[BaseMessage], tools: Sequence[dict] | None = None, unlearnt: Collection[str] = ()) -> dict[str, Any]:
     """A conversation as one ms-swift agent-format row (`tools` as a JSON string, `tool_call` and
-    `tool_response` messages); the same conversation the served model sees through LangChain."""
-    out: list[dict[str, str]] = []
+    `tool_response` messages); the same conversation the served model sees through LangChain. The calls
+    whose ids are in `unlearnt` carry `"loss": false`."""
+    out: list[dict[str, Any]] = []
     for message in messages:
         if isinstance(message, SystemMessage):
             out.append({"role": "system", "content": _text(message)})
@@ -38,6 +39,8 @@ def swift_row(messages: Sequence[BaseMessage], tools: Sequence[dict] | None = No
             for call in message.tool_calls:
                 payload = {"name": call["name"], "arguments": call["args"]}
                 out.append({"role": "tool_call", "content": json.dumps(payload, ensure_ascii=False)})
+                if call["id"] in unlearnt:
+                    out[-1]["loss"] = False
         elif isinstance(message, ToolMessage):
             out.append({"role": "tool_response", "content": _text(message)})
         else:

@@ -139,6 +139,17 @@ class ServiceSettings(BaseModel):
     )
 
 
+class CheckpointSettings(BaseModel):
+    """How the checkpoint savers store state values."""
+
+    strict_types: bool = Field(
+        default=False,
+        description="A state value whose type cannot be imported back (a class defined inside a function): false "
+        "stores it as LangGraph's serializer does, with a warning (it is read back as a dict of its fields); true "
+        "refuses it when it is written, and refuses to read such a stored value.",
+    )
+
+
 class PolicySettings(BaseModel):
     """What a run and its tools may do: limits per run and per tool, and how untrusted arguments are treated.
 
@@ -203,6 +214,7 @@ class Settings(BaseSettings):
     finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
 
     @classmethod
     def settings_customise_sources(

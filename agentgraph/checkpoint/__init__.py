@@ -14,7 +14,7 @@ its new items, with a full copy every `snapshot_every` versions.
 
 from agentgraph.checkpoint.aio import AsyncSQLAlchemySaver
 from agentgraph.checkpoint.base import DEFAULT_SNAPSHOT_EVERY, PruneResult, Retention
-from agentgraph.checkpoint.serde import StateSerializer, UnserializableValueError
+from agentgraph.checkpoint.serde import StateSerializer, UnrestorableTypeWarning, UnserializableValueError
 from agentgraph.checkpoint.sync import SQLAlchemySaver
 
 __all__ = [
@@ -24,5 +24,6 @@ __all__ = [
     "Retention",
     "SQLAlchemySaver",
     "StateSerializer",
+    "UnrestorableTypeWarning",
     "UnserializableValueError",
 ]

@@ -48,10 +48,11 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         *,
         serde: SerializerProtocol | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        strict_types: bool | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_inflight: int = DEFAULT_MAX_INFLIGHT,
     ) -> None:
-        super().__init__(engine, serde=serde, snapshot_every=snapshot_every)
+        super().__init__(engine, serde=serde, snapshot_every=snapshot_every, strict_types=strict_types)
         try:
             self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -71,6 +72,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         setup: bool = False,
         serde: SerializerProtocol | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        strict_types: bool | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_inflight: int = DEFAULT_MAX_INFLIGHT,
         **engine_options: Any,
@@ -83,7 +85,12 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         engine = make_async_engine(conn_string, **engine_options)
         try:
             saver = cls(
-                engine, serde=serde, snapshot_every=snapshot_every, max_batch=max_batch, max_inflight=max_inflight
+                engine,
+                serde=serde,
+                snapshot_every=snapshot_every,
+                strict_types=strict_types,
+                max_batch=max_batch,
+                max_inflight=max_inflight,
             )
             if setup:
                 await saver.setup()

@@ -34,7 +34,7 @@ from sqlalchemy.sql import Executable
 
 from agentgraph.checkpoint.appendlog import AppendLog, Key, StoredList, extends
 from agentgraph.checkpoint.queries import Queries, chunks
-from agentgraph.checkpoint.serde import StateSerializer, describe_unserializable
+from agentgraph.checkpoint.serde import StateSerializer, UnserializableValueError, describe_unserializable
 from agentgraph.db.engine import WRITE_OPTION
 from agentgraph.db.migrate import check_connection
 from agentgraph.errors import StorageError
@@ -332,8 +332,11 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         serde: SerializerProtocol | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         remembered_lists: int = 1024,
+        strict_types: bool | None = None,
     ) -> None:
-        super().__init__(serde=serde or StateSerializer())
+        if serde is not None and strict_types is not None:
+            raise ValueError("strict_types applies to the default serializer: give serde or strict_types, not both")
+        super().__init__(serde=serde or StateSerializer(strict=strict_types))
         if snapshot_every < 1:
             raise ValueError("snapshot_every must be at least 1")
         self.engine = engine
@@ -391,13 +394,20 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
 
     # --- serialization ---
 
-    def _dump(self, channel: str, value: Any) -> tuple[str, bytes]:
+    def _dump(self, channel: str, value: Any, whole: Any = None) -> tuple[str, bytes]:
+        """`value` serialized for `channel`; `whole` is the channel's value when `value` is a part of it
+        (named in errors and warnings)."""
+        whole = value if whole is None else whole
         try:
+            if isinstance(self.serde, StateSerializer):
+                return self.serde.dumps_channel(channel, value, whole)
             return self.serde.dumps_typed(value)
+        except UnserializableValueError:
+            raise
         except StorageError as exc:
-            raise describe_unserializable(self.serde, channel, value, exc) from None
+            raise describe_unserializable(self.serde, channel, whole, exc) from None
         except Exception as exc:
-            raise describe_unserializable(self.serde, channel, value, exc) from exc
+            raise describe_unserializable(self.serde, channel, whole, exc) from exc
 
     def _tuple_from_row(
         self, row: Row[Any], values: _StoredValues, writes: list[PendingWrite]
@@ -475,10 +485,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
                     and extends(last.items, value)
                 ):
                     suffix = value[len(last.items) :]
-                    try:
-                        type_, blob = self.serde.dumps_typed(suffix)
-                    except Exception as exc:
-                        raise describe_unserializable(self.serde, channel, value, exc) from None
+                    type_, blob = self._dump(channel, suffix, value)
                     row.update(
                         type=type_,
                         blob=blob,

@@ -1,11 +1,13 @@
-"""Serialization of state values: LangGraph's JsonPlusSerializer, made strict about types.
+"""Serialization of state values: LangGraph's JsonPlusSerializer, with types checked.
 
-Values are msgpack-encoded by `JsonPlusSerializer`. Two gaps are closed here:
+Values are msgpack-encoded by `JsonPlusSerializer`, byte for byte as it encodes them. A value of a
+type that could not be imported back later (a class defined inside a function, a nested class):
 
-* a value of a type that could not be restored later (a class defined inside a function, a nested
-  class) is refused when it is written, not turned into a dict when it is read back;
-* reading a stored object whose type cannot be rebuilt raises `StorageError` instead of silently
-  returning its fields as a dict.
+* by default (drop-in with LangGraph's savers) is stored as `JsonPlusSerializer` stores it, with an
+  `UnrestorableTypeWarning` naming the channel, the field and the type; reading it back gives its
+  stored fields (a dict), as LangGraph's serializer does, with a warning;
+* with `strict=True` (setting `checkpoint.strict_types`) is refused when it is written, and a stored
+  value whose type cannot be rebuilt raises `StorageError` when it is read.
 
 Dataclasses, pydantic models, enums, datetimes, sets, Decimal and LangChain messages come back as
 their own types. Tuples come back as lists (msgpack has no tuple).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from inspect import isclass
 from typing import Any, Literal
@@ -41,6 +44,10 @@ _TYPED_EXTS = (
 
 class UnserializableValueError(StorageError):
     """A state value cannot be stored so that it comes back as itself."""
+
+
+class UnrestorableTypeWarning(UserWarning):
+    """A state value was stored (or read) as its fields only: its type cannot be imported back."""
 
 
 _RESOLVED: dict[tuple[str, str], Any] = {}
@@ -128,8 +135,12 @@ def _rebuild_message(cls: Any, payload: Any) -> Any:
     return message
 
 
-def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Callable[[int, bytes], Any]:
-    """An ormsgpack ext hook that rebuilds stored objects as their own types or raises StorageError."""
+def _strict_ext_hook(
+    allowed: set[tuple[str, ...]] | Literal[True] | None, strict: bool
+) -> Callable[[int, bytes], Any]:
+    """An ormsgpack ext hook that rebuilds stored objects as their own types. An object whose type
+    cannot be rebuilt raises StorageError if `strict`, else comes back as its stored payload (as
+    LangGraph's serializer does), with a warning. Types outside the allowlist always raise."""
 
     def allowed_type(module: str, name: str) -> bool:
         key = (module, name)
@@ -139,6 +150,17 @@ def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Ca
         error = StorageError(f"a stored value of type {module}.{name} cannot be restored: {why}")
         _LOAD_FAILURE.error = error  # ormsgpack replaces what a hook raises with a bare ValueError
         return error
+
+    def unrestorable(module: str, name: str, why: str, payload: Any, cause: BaseException) -> Any:
+        if strict:
+            raise refuse(module, name, why) from cause
+        warnings.warn(
+            f"a stored value of type {module}.{name} cannot be restored ({why}); it is read back as its stored "
+            "data, as LangGraph's serializer reads it",
+            UnrestorableTypeWarning,
+            stacklevel=2,
+        )
+        return payload
 
     def hook(code: int, data: bytes) -> Any:
         if code == jsonplus.EXT_DELTA_SNAPSHOT:
@@ -157,7 +179,7 @@ def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Ca
         try:
             cls = _resolve(module, name)
         except Exception as exc:
-            raise refuse(module, name, f"the type cannot be imported ({type(exc).__name__}: {exc})") from exc
+            return unrestorable(module, name, f"the type cannot be imported ({type(exc).__name__}: {exc})", payload, exc)
         try:
             if code == jsonplus.EXT_CONSTRUCTOR_SINGLE_ARG:
                 return cls(payload)
@@ -181,7 +203,7 @@ def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None) -> Ca
             except Exception:
                 return cls.model_construct(**payload)
         except Exception as exc:
-            raise refuse(module, name, f"{type(exc).__name__}: {exc}") from exc
+            return unrestorable(module, name, f"{type(exc).__name__}: {exc}", payload, exc)
 
     return hook
 
@@ -202,22 +224,46 @@ def _type_checker(problems: list[str]) -> Callable[[int, bytes], Any]:
     return hook
 
 
+def _unrestorable(data: bytes) -> str | None:
+    """Why a msgpack value packed by `JsonPlusSerializer` would not come back as itself, or None."""
+    problems: list[str] = []
+    try:
+        ormsgpack.unpackb(data, ext_hook=_type_checker(problems), option=_UNPACK_OPTION)
+    except ValueError:
+        if problems:
+            return problems[0]
+        raise
+    return None
+
+
+def _strict_default() -> bool:
+    from agentgraph.settings import get_settings
+
+    return get_settings().checkpoint.strict_types
+
+
 class StateSerializer(JsonPlusSerializer):
-    """`JsonPlusSerializer` that refuses values it could not restore as their own types."""
+    """`JsonPlusSerializer` that checks values come back as their own types.
+
+    `strict` (default: setting `checkpoint.strict_types`) refuses a value whose type cannot be
+    imported back; otherwise it is stored as `JsonPlusSerializer` stores it, with a warning."""
 
     def __init__(
         self,
         *,
         pickle_fallback: bool = False,
         allowed_msgpack_modules: Iterable[tuple[str, ...] | type] | Literal[True] | None = True,
+        strict: bool | None = None,
     ) -> None:
         super().__init__(pickle_fallback=pickle_fallback, allowed_msgpack_modules=allowed_msgpack_modules)
-        self._unpack_ext_hook = _strict_ext_hook(self._allowed_msgpack_modules)
+        self.strict = _strict_default() if strict is None else strict
+        self._unpack_ext_hook = _strict_ext_hook(self._allowed_msgpack_modules, self.strict)
+        self._warned: set[tuple[str, str]] = set()
 
     def with_msgpack_allowlist(self, extra_allowlist: Iterable[tuple[str, ...] | type]) -> JsonPlusSerializer:
         clone = super().with_msgpack_allowlist(extra_allowlist)
         if clone is not self:
-            clone._unpack_ext_hook = _strict_ext_hook(clone._allowed_msgpack_modules)
+            clone._unpack_ext_hook = _strict_ext_hook(clone._allowed_msgpack_modules, self.strict)
         return clone
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
@@ -230,17 +276,46 @@ class StateSerializer(JsonPlusSerializer):
                 raise error from None
             raise
 
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+    def dumps_checked(self, obj: Any) -> tuple[str, bytes, str | None]:
+        """`JsonPlusSerializer.dumps_typed`, plus why the value would not come back as itself (or None)."""
         type_, data = super().dumps_typed(obj)
-        if type_ == "msgpack":
-            problems: list[str] = []
-            try:
-                ormsgpack.unpackb(data, ext_hook=_type_checker(problems), option=_UNPACK_OPTION)
-            except ValueError:
-                if problems:
-                    raise UnserializableValueError(problems[0]) from None
-                raise
+        return type_, data, _unrestorable(data) if type_ == "msgpack" else None
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        type_, data, problem = self.dumps_checked(obj)
+        if problem is not None:
+            if self.strict:
+                raise UnserializableValueError(problem)
+            warnings.warn(f"{problem}; stored as its fields", UnrestorableTypeWarning, stacklevel=2)
         return type_, data
+
+    def dumps_channel(self, channel: str, value: Any, whole: Any = None) -> tuple[str, bytes]:
+        """`value` (or a part of `whole`, the channel's value) serialized for `channel`; a type that
+        cannot be imported back is refused if strict, else warned about once per channel and type,
+        naming the channel, the field and the type."""
+        type_, data, problem = self.dumps_checked(value)
+        if problem is None:
+            return type_, data
+        whole = value if whole is None else whole
+        if self.strict:
+            raise describe_unserializable(self, channel, whole, UnserializableValueError(problem))
+        if (channel, problem) not in self._warned:
+            if len(self._warned) < 1024:
+                self._warned.add((channel, problem))
+            where, kind, reason = _where(self, channel, whole, self._restore_problem)
+            warnings.warn(
+                f"the state value of {where}: {kind} is stored as LangGraph's serializer stores it and will be read "
+                f"back as a dict of its fields ({reason}; set checkpoint.strict_types to refuse it)",
+                UnrestorableTypeWarning,
+                stacklevel=3,
+            )
+        return type_, data
+
+    def _restore_problem(self, value: Any) -> str | None:
+        try:
+            return self.dumps_checked(value)[2]
+        except Exception as exc:
+            return str(exc) or type(exc).__name__
 
 
 # --- naming what cannot be serialized -------------------------------------------------------------
@@ -263,23 +338,42 @@ def _children(value: Any) -> Iterator[tuple[str, Any]]:
             yield f".{name}", getattr(value, name, None)
 
 
-def locate_problem(serde: Any, value: Any, path: str = "") -> tuple[str, Any, str]:
-    """The deepest part of `value` that `serde` cannot serialize: (path, part, reason)."""
-    for sub_path, child in _children(value):
+def _dump_problem(serde: Any) -> Callable[[Any], str | None]:
+    def problem(value: Any) -> str | None:
         try:
-            serde.dumps_typed(child)
-        except Exception:
-            return locate_problem(serde, child, path + sub_path)
-    try:
-        serde.dumps_typed(value)
-    except Exception as exc:
-        return path, value, str(exc) or type(exc).__name__
-    return path, value, "unknown reason"
+            if isinstance(serde, StateSerializer):  # no warnings while looking
+                found = serde.dumps_checked(value)[2]
+                return found if serde.strict else None
+            serde.dumps_typed(value)
+        except Exception as exc:
+            return str(exc) or type(exc).__name__
+        return None
+
+    return problem
+
+
+def locate_problem(
+    serde: Any, value: Any, path: str = "", problem: Callable[[Any], str | None] | None = None
+) -> tuple[str, Any, str]:
+    """The deepest part of `value` with a problem: (path, part, reason). `problem` says what is
+    wrong with a value (None: nothing); by default, why `serde` cannot serialize it."""
+    problem = problem or _dump_problem(serde)
+    for sub_path, child in _children(value):
+        if problem(child) is not None:
+            return locate_problem(serde, child, path + sub_path, problem)
+    return path, value, problem(value) or "unknown reason"
+
+
+def _where(
+    serde: Any, channel: str, value: Any, problem: Callable[[Any], str | None] | None = None
+) -> tuple[str, str, str]:
+    """Where in the value of `channel` the problem is, the offending type, and the reason."""
+    path, part, reason = locate_problem(serde, value, problem=problem)
+    where = f"channel {channel!r}" + (f" at {path}" if path else "")
+    return where, f"{type(part).__module__}.{type(part).__qualname__}", reason
 
 
 def describe_unserializable(serde: Any, channel: str, value: Any, exc: BaseException) -> UnserializableValueError:
     """An error naming the channel, the field inside its value, and the offending type."""
-    path, part, reason = locate_problem(serde, value)
-    where = f"channel {channel!r}" + (f" at {path}" if path else "")
-    kind = f"{type(part).__module__}.{type(part).__qualname__}"
+    where, kind, reason = _where(serde, channel, value)
     return UnserializableValueError(f"cannot serialize the state value of {where}: {kind} is not serializable ({reason})")

@@ -43,8 +43,9 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
         *,
         serde: SerializerProtocol | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        strict_types: bool | None = None,
     ) -> None:
-        super().__init__(engine, serde=serde, snapshot_every=snapshot_every)
+        super().__init__(engine, serde=serde, snapshot_every=snapshot_every, strict_types=strict_types)
 
     @classmethod
     @contextmanager
@@ -55,6 +56,7 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
         setup: bool = False,
         serde: SerializerProtocol | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        strict_types: bool | None = None,
         **engine_options: Any,
     ) -> Iterator[SQLAlchemySaver]:
         """A saver on a new engine for `conn_string`, disposed of on exit.
@@ -64,7 +66,7 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
         """
         engine = make_engine(conn_string, **engine_options)
         try:
-            saver = cls(engine, serde=serde, snapshot_every=snapshot_every)
+            saver = cls(engine, serde=serde, snapshot_every=snapshot_every, strict_types=strict_types)
             if setup:
                 saver.setup()
             else:

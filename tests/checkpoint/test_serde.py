@@ -14,7 +14,8 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import BaseModel
 
-from agentgraph.checkpoint import SQLAlchemySaver, UnserializableValueError
+from agentgraph.checkpoint import SQLAlchemySaver, StateSerializer, UnrestorableTypeWarning, UnserializableValueError
+from agentgraph.db import make_engine
 from agentgraph.errors import StorageError
 
 from .graphs import config
@@ -91,18 +92,51 @@ def test_nested_types_inside_models_survive() -> None:
     assert type(point.color) is Color
 
 
-def test_a_local_class_is_refused_naming_channel_and_field(sqlite_url: str) -> None:
+def test_a_local_class_is_stored_as_langgraph_stores_it_with_a_warning(sqlite_url: str) -> None:
     @dataclasses.dataclass
     class Local:
         n: int
 
-    with SQLAlchemySaver.from_conn_string(sqlite_url) as saver:
+    value = {"rows": [1, Local(2)]}
+    with SQLAlchemySaver.from_conn_string(sqlite_url, strict_types=False) as saver:
+        with pytest.warns(UnrestorableTypeWarning) as warned:
+            stored = _put(saver, "local-lax", {"report": value})
+        with pytest.warns(UnrestorableTypeWarning, match="Local cannot be restored"):
+            loaded = saver.get_tuple(stored).checkpoint["channel_values"]["report"]
+    message = str(warned[0].message)
+    assert "channel 'report'" in message and "['rows'][1]" in message and "<locals>.Local" in message
+    with pytest.warns(UnrestorableTypeWarning):
+        assert saver.serde.dumps_typed(value) == JsonPlusSerializer().dumps_typed(value)  # the same bytes
+    assert loaded == {"rows": [1, {"n": 2}]}  # what LangGraph's serializer reads back
+
+
+def test_strict_types_refuse_a_local_class_naming_channel_and_field(sqlite_url: str) -> None:
+    @dataclasses.dataclass
+    class Local:
+        n: int
+
+    with SQLAlchemySaver.from_conn_string(sqlite_url, strict_types=True) as saver:
         with pytest.raises(UnserializableValueError) as err:
             _put(saver, "local", {"report": {"rows": [1, Local(2)]}})
         assert saver.get_tuple(config("local")) is None  # nothing half-written
     message = str(err.value)
     assert "channel 'report'" in message and "['rows'][1]" in message
     assert "Local" in message and "module level" in message
+
+
+def test_strict_types_default_to_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentgraph.settings import get_settings
+
+    try:
+        for env, strict in (("true", True), ("false", False)):
+            monkeypatch.setenv("AGENTGRAPH_CHECKPOINT__STRICT_TYPES", env)
+            get_settings.cache_clear()
+            assert StateSerializer().strict is strict
+    finally:
+        get_settings.cache_clear()
+    assert StateSerializer(strict=True).strict is True
+    with pytest.raises(ValueError, match="not both"):
+        SQLAlchemySaver(make_engine("sqlite://"), serde=StateSerializer(), strict_types=True)
 
 
 def test_an_unserializable_object_is_named(sqlite_url: str) -> None:
@@ -117,19 +151,20 @@ def test_an_unserializable_object_is_named(sqlite_url: str) -> None:
             saver.put_writes(stored, [("out", [Opaque()])], task_id="t")
 
 
-def test_a_stored_type_that_cannot_be_rebuilt_raises_instead_of_a_dict(sqlite_url: str) -> None:
+def test_a_stored_type_that_cannot_be_rebuilt(sqlite_url: str) -> None:
     Gone = dataclasses.make_dataclass("Gone", [("n", int)])
     Gone.__module__ = "tests.checkpoint.no_such_module"
     with SQLAlchemySaver.from_conn_string(sqlite_url, serde=JsonPlusSerializer()) as lenient:
         stored = _put(lenient, "gone", {"thing": Gone(1)})
-    with SQLAlchemySaver.from_conn_string(sqlite_url) as saver:
+    with SQLAlchemySaver.from_conn_string(sqlite_url, strict_types=True) as saver:
         with pytest.raises(StorageError, match=r"tests\.checkpoint\.no_such_module\.Gone cannot be restored"):
             saver.get_tuple(stored)
+    with SQLAlchemySaver.from_conn_string(sqlite_url, strict_types=False) as saver:
+        with pytest.warns(UnrestorableTypeWarning, match=r"no_such_module\.Gone cannot be restored"):
+            assert saver.get_tuple(stored).checkpoint["channel_values"]["thing"] == {"n": 1}
 
 
 def test_allowlist_is_enforced_when_configured(sqlite_url: str) -> None:
-    from agentgraph.checkpoint import StateSerializer
-
     with SQLAlchemySaver.from_conn_string(sqlite_url) as saver:
         stored = _put(saver, "allow", {"p": Point(1, 2)})
     strict = StateSerializer(allowed_msgpack_modules=None)

@@ -51,3 +51,10 @@ class AgentSpec:
     def tool(self, name: str) -> BaseTool | None:
         """The allowed tool called `name`, or None when it is not on this agent's allow-list."""
         return next((tool for tool in self.tools if tool.name == name), None)
+
+
+def facts_request(task: str, facts: Sequence[str]) -> str:
+    """An agent's user turn when earlier steps' results are its facts: `Facts: ...` then `Task: ...`."""
+    if not facts:
+        return task
+    return "Facts: " + " ".join(" ".join(f.split()) for f in facts) + f"\nTask: {task}"

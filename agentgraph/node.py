@@ -24,7 +24,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
 from agentgraph import limits
-from agentgraph.agent import AgentSpec
+from agentgraph.agent import AgentSpec, facts_request
 from agentgraph.audit import RAN
 from agentgraph.modelcall import ModelFactory, model_turn
 from agentgraph.repair import malformed_reply
@@ -53,8 +53,8 @@ from agentgraph.tool_policy import (
     refusal,
     untrusted_arguments,
 )
-
 from agentgraph.toolrecord import not_run, record_of, with_record
+
 RequestBuilder = Callable[[str, Sequence[str]], str]
 """Builds an agent's user turn from its task and the facts found by the other agents."""
 Citer = Callable[[str], list[str]]
@@ -131,7 +131,7 @@ class _AgentSteps:
         self.model_factory = model_factory
         self.policy = settings.policy
         self.max_rounds = spec.limits.max_tool_rounds if spec.limits.max_tool_rounds is not None else settings.graph.max_tool_rounds
-        self.fallback = settings.graph.fallback_to_base
+        self.fallback = settings.graph.fallbacks()
         self.request = request
         self.cite = cite
         self.tool_names = [tool.name for tool in spec.tools]
@@ -177,7 +177,7 @@ class _AgentSteps:
 
     def _user_turn(self, state: AgentState) -> str:
         task = state["subtask"]["task"]
-        return self.request(task, state.get("facts") or []) if self.request else task
+        return (self.request or facts_request)(task, state.get("facts") or [])
 
     def after_model(self, state: AgentState) -> str:
         if state.get("stop"):

@@ -28,6 +28,7 @@ class HandoffArgs(BaseModel):
     """Arguments of a handoff tool."""
 
     task: str = Field(description="The subtask for this agent, self-contained.")
+    needs: list[str] = Field(default_factory=list, description="Agents whose results this task needs; it runs after them.")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Handoff:
     agent: str
     task: str
     call_id: str
+    needs: tuple[str, ...] = ()
+    """Agents named earlier in the same reply whose results this task needs."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,16 @@ def parse_handoffs(message: AIMessage, agents: Iterable[str]) -> tuple[list[Hand
         elif not isinstance(task, str) or not task.strip():
             rejected.append(RejectedCall(call_id, name, f"{name} needs a non-empty string argument 'task'"))
         else:
-            handoffs.append(Handoff(agent, task.strip(), call_id))
+            earlier = {h.agent for h in handoffs}
+            needs = tuple(dict.fromkeys(n for n in _names(args.get("needs")) if n in earlier))
+            handoffs.append(Handoff(agent, task.strip(), call_id, needs))
     for call in message.invalid_tool_calls:
         name = call.get("name") or "?"
         rejected.append(RejectedCall(call.get("id") or "", name, f"malformed call to {name!r}: {call.get('error') or 'arguments are not valid JSON'}"))
     return handoffs, rejected
+
+
+def _names(value: object) -> list[str]:
+    """Agent names of a `needs` argument: a list of names, or one name (prefixed or not); others ignored."""
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [n.strip().removeprefix(HANDOFF_PREFIX) for n in names if isinstance(n, str) and n.strip()]

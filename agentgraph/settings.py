@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -85,13 +85,34 @@ class GraphSettings(BaseModel):
 
     max_handoffs: int = Field(default=6, ge=1, description="Handoffs the router may make for one question.")
     max_tool_rounds: int = Field(default=4, ge=0, description="Tool-calling rounds an agent may make for one task.")
-    fallback_to_base: bool = Field(default=True, description="Use the base model when an agent's adapter is not served.")
+    fallback_to_base: bool = Field(
+        default=True, description="When an agent's adapter is not served, use the models of `fallback_models` instead."
+    )
+    fallback_models: list[str] = Field(
+        default_factory=lambda: ["tools", "base"],
+        min_length=1,
+        description="Served models tried in order when an agent's adapter is not served: the generalist "
+        "tool-calling adapter `tools`, then the base model.",
+    )
     router_retries: int = Field(default=1, ge=0, description="Retries when the router gives no valid handoff.")
+    router_history_turns: int = Field(
+        default=3, ge=0, description="Earlier turns of the thread (question and answer) the router reads before the question."
+    )
+    router_answer_chars: int = Field(default=300, ge=20, description="Characters of each earlier answer the router reads.")
     builder: str = Field(
         default="agentgraph.graphs.supervisor:build",
         description="The graph the CLI runs: `module:function` or `path/to/file.py:function`, "
         "called with checkpointer=, store= and settings=.",
     )
+    default_user: str = Field(
+        default="local",
+        min_length=1,
+        description="The user whose memories a thread reads and writes when its config gives no `user_id` (the CLI's).",
+    )
+
+    def fallbacks(self) -> tuple[str, ...]:
+        """The models an agent whose adapter is not served runs on, in order (none when the fallback is off)."""
+        return tuple(self.fallback_models) if self.fallback_to_base else ()
 
 
 class RetrievalSettings(BaseModel):
@@ -110,6 +131,19 @@ class RetrievalSettings(BaseModel):
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("retrieval.chunk_overlap must be smaller than retrieval.chunk_size")
         return self
+
+
+class MemorySettings(BaseModel):
+    """The user's memories (`agentgraph.memory`): how many are recalled, which count as relevant, how long one may be."""
+
+    top_k: int = Field(default=3, ge=1, description="Memories `recall` and the supervisor's recalled facts give at most.")
+    min_score: float = Field(
+        default=0.35,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity to the question a memory needs to be recalled, unless it shares a content word with it.",
+    )
+    max_fact_chars: int = Field(default=500, ge=1, description="Longer facts are refused by `remember`.")
 
 
 class FinetuneSettings(BaseModel):
@@ -137,6 +171,18 @@ class ServiceSettings(BaseModel):
     db_pool_size: int = Field(
         default=16, ge=1, description="Database connections each worker keeps open for checkpoints (up to 20 more at peak)."
     )
+    runs_per_minute: int | None = Field(
+        default=60,
+        ge=1,
+        description="Runs (POST /threads/{id}/runs) one API key may start per minute, over all workers (HTTP 429 "
+        "past it; a key created with --runs-per-minute has its own limit). None: no limit.",
+    )
+    bootstrap_admin_key: SecretStr | None = Field(
+        default=None,
+        description="An admin API key (at least 32 random characters) that the service stores, hashed, when it "
+        "starts and does not know it yet: the first key of a new deployment (Kubernetes takes it from a Secret).",
+    )
+    bootstrap_admin_name: str = Field(default="bootstrap-admin", description="The name the bootstrap admin key is stored under.")
 
 
 class CheckpointSettings(BaseModel):
@@ -188,6 +234,11 @@ class PolicySettings(BaseModel):
         "in a row): refuse the call, ask a person, or allow it.",
     )
     copied_words: int = Field(default=12, ge=3, description="Words in a row that count as text copied from a tool result.")
+    memory_copied_words: int = Field(
+        default=4,
+        ge=2,
+        description="Words in a row that make a memory write a copy of a tool result or of a given fact; such writes are always refused.",
+    )
 
 
 class Settings(BaseSettings):
@@ -214,6 +265,7 @@ class Settings(BaseSettings):
     finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
 
     @classmethod

@@ -7,10 +7,11 @@ exactly what was written: no custom class is silently turned into a dict on the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, get_args, get_origin, get_type_hints
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from langgraph.types import Overwrite
 
 SubtaskStatus = Literal["pending", "done", "failed"]
 
@@ -25,6 +26,8 @@ class Subtask(TypedDict):
     status: SubtaskStatus
     call_id: str
     """Id of the router's `transfer_to_<agent>` tool call that created this subtask."""
+    needs: NotRequired[list[str]]
+    """Ids of the subtasks whose results this one needs: it runs after them, with their answers as facts."""
 
 
 class ToolCallRecord(TypedDict):
@@ -137,5 +140,30 @@ class AgentInput(TypedDict):
     run_id: NotRequired[str]
 
 
-QUESTION_FIELDS: tuple[str, ...] = ("plan", "results", "transcripts", "citations", "errors", "fallbacks", "usage")
-"""State fields that describe one question and are cleared when the next question starts."""
+THREAD_FIELDS: frozenset[str] = frozenset({"messages"})
+"""Fields of `GraphState` that hold across a thread's questions; every other field describes one question."""
+
+QUESTION_FIELDS: tuple[str, ...] = tuple(name for name in GraphState.__annotations__ if name not in THREAD_FIELDS)
+"""Fields of `GraphState` that describe one question and are cleared when the next question starts."""
+
+
+def question_start(run_id: str) -> dict[str, Any]:
+    """The state update that starts a question: every field of `QUESTION_FIELDS` emptied (a field with a
+    reducer is overwritten, not merged), and `run_id` as the new run's id."""
+    hints = get_type_hints(GraphState, include_extras=True)
+    update: dict[str, Any] = {}
+    for name in QUESTION_FIELDS:
+        kind, merged = _field_type(hints[name])
+        empty = kind()
+        update[name] = Overwrite(empty) if merged else empty
+    update["run_id"] = run_id
+    return update
+
+
+def _field_type(hint: Any) -> tuple[type, bool]:
+    """The plain type of a `GraphState` field (list, dict, str, int) and whether it has a reducer."""
+    merged = False
+    while get_origin(hint) in (NotRequired, Annotated):
+        merged = merged or get_origin(hint) is Annotated
+        hint = get_args(hint)[0]
+    return get_origin(hint) or hint, merged

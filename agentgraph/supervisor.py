@@ -1,8 +1,13 @@
 """The supervisor: the router adapter plans the question as handoffs, agents run, the answer is composed.
 
 Flow for one question: `supervisor` (router turn, bounded retries, every handoff call answered)
--> the independent agents in parallel (`Send`) -> `join` -> the agents that run last (writing) with
-the facts found -> `join` -> `finish` (the final answer with citations and any failure stated).
+-> the plan runs in stages: every subtask whose needed results are in runs (in parallel, `Send`), with
+those results as its facts -> `join` (a subtask whose needed result is missing is not run) -> ... ->
+`finish` (the final answer with citations and any failure stated). A handoff names what it needs
+(`needs=[agent, ...]`); the agents that run last (writing) need all the others.
+
+The router reads the question after the last few turns of the conversation (`graph.router_history_turns`),
+so that a follow-up ("Now double that.") becomes a task that stands alone ("Double 12.").
 
 Each question is one run with its own id and limits (`policy.*`): the supervisor shares what is left
 of them between the agents it sends. The facts handed to the agents that run last, and earlier answers
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -34,7 +39,7 @@ from agentgraph.router import (
 )
 from agentgraph.runrequest import question_problem
 from agentgraph.settings import Settings
-from agentgraph.state import AgentInput, GraphState, Subtask, Usage
+from agentgraph.state import AgentInput, AgentResult, GraphState, Subtask, Usage, question_start
 from agentgraph.untrusted import neutralise
 
 SUPERVISOR = "supervisor"
@@ -65,18 +70,7 @@ class Supervisor:
     def plan(self, state: GraphState) -> dict[str, Any]:
         """Start a question: ask the router for handoffs (retrying on none), answer every call, plan."""
         clock = time.monotonic()
-        update: dict[str, Any] = {
-            "plan": Overwrite([]),
-            "results": Overwrite({}),
-            "transcripts": Overwrite({}),
-            "citations": Overwrite([]),
-            "errors": Overwrite([]),
-            "fallbacks": Overwrite([]),
-            "usage": Overwrite({}),
-            "answer": "",
-            "handoffs": 0,
-            "run_id": uuid.uuid4().hex,
-        }
+        update = question_start(uuid.uuid4().hex)
         messages = state.get("messages", [])
         if problem := question_problem(messages, self.settings.policy.max_question_chars):
             update["errors"] = Overwrite([problem])
@@ -85,7 +79,7 @@ class Supervisor:
         policy = self.settings.policy
         used = limits.no_usage()
         limit, attempts = self.settings.graph.max_handoffs, self.settings.graph.router_retries + 1
-        conversation: list[AnyMessage] = [SystemMessage(ROUTER_PROMPT), *_conversation(messages)]
+        conversation: list[AnyMessage] = [SystemMessage(ROUTER_PROMPT), HumanMessage(self.router_request(messages))]
         written: list[AnyMessage] = []
         accepted: list[Handoff] = []
         over_limit: list[Handoff] = []
@@ -100,7 +94,7 @@ class Supervisor:
                 ROUTER_ADAPTER,
                 [*conversation, *written],
                 tools=self.tools,
-                fallback=self.settings.graph.fallback_to_base,
+                fallback=self.settings.graph.fallbacks(),
                 name=SUPERVISOR,
             )
             fell_back |= turn.fell_back
@@ -131,39 +125,78 @@ class Supervisor:
         update["usage"] = Overwrite({SUPERVISOR: {**used, "seconds": time.monotonic() - clock}})
         return update
 
+    def router_request(self, messages: Sequence[AnyMessage]) -> str:
+        """What the router reads: the question, after the last `graph.router_history_turns` turns of the
+        conversation (the user's questions and the answers, as data; each answer cut to `graph.router_answer_chars`)."""
+        question = messages[-1].text.strip()
+        earlier = _earlier_turns(messages[:-1], self.settings.graph.router_history_turns, self.settings.graph.router_answer_chars)
+        return router_request(question, earlier)
+
     def _subtasks(self, handoffs: Sequence[Handoff]) -> list[Subtask]:
+        """The plan: the router's handoffs in order (the agents that run last at the end), each with the
+        subtasks it needs: those of the agents it names in `needs`, and for the last agents all the others."""
         ordered = [h for h in handoffs if h.agent not in self.run_last] + [h for h in handoffs if h.agent in self.run_last]
         counts: dict[str, int] = {}
         subtasks: list[Subtask] = []
         for h in ordered:
             counts[h.agent] = counts.get(h.agent, 0) + 1
-            subtasks.append(Subtask(id=f"{h.agent}-{counts[h.agent]}", agent=h.agent, task=h.task, status="pending", call_id=h.call_id))
+            if h.agent in self.run_last:
+                needs = [s["id"] for s in subtasks if s["agent"] not in self.run_last]
+            else:
+                needs = [s["id"] for s in subtasks if s["agent"] in h.needs]
+            subtasks.append(
+                Subtask(id=f"{h.agent}-{counts[h.agent]}", agent=h.agent, task=h.task, status="pending", call_id=h.call_id, needs=needs)
+            )
         return subtasks
 
     # -- routing ---------------------------------------------------------------------------------
 
+    def needs(self, subtask: Subtask, plan: Sequence[Subtask]) -> list[str]:
+        """The ids of the subtasks `subtask` waits for (plans written before `needs` existed: the last agents wait for the others)."""
+        if "needs" in subtask:
+            return list(subtask["needs"])
+        return [s["id"] for s in plan if s["agent"] not in self.run_last] if subtask["agent"] in self.run_last else []
+
     def next_step(self, state: GraphState) -> list[Send] | str:
-        """Send the pending independent subtasks; when none is left, the ones that run last; else finish."""
-        pending = [s for s in state.get("plan", []) if s["status"] == "pending"]
-        first = [s for s in pending if s["agent"] not in self.run_last]
-        batch, facts = (first, []) if first else (pending, _facts(state, self.run_last))
+        """Send every pending subtask whose needs have all finished (in parallel), with their answers as facts; else finish."""
+        plan = state.get("plan", [])
+        status = {s["id"]: s["status"] for s in plan}
+        batch = [s for s in plan if s["status"] == "pending" and all(status.get(n) == "done" for n in self.needs(s, plan))]
         if not batch:
             return FINISH
         left = limits.remaining(self.settings.policy, self.run_usage(state))
         budget = limits.share(left, len(batch))
         run_id = state.get("run_id", "")
-        return [Send(s["agent"], AgentInput(subtask=s, facts=facts, budget=budget, run_id=run_id)) for s in batch]
+        results = state.get("results", {})
+        return [
+            Send(s["agent"], AgentInput(subtask=s, facts=_facts(results, self.needs(s, plan)), budget=budget, run_id=run_id))
+            for s in batch
+        ]
 
     def run_usage(self, state: GraphState) -> Usage:
-        """What the current run has used so far (agents that ran at the same time count their longest time once)."""
+        """What the current run has used so far (agents that ran at the same time, in one stage, count their longest time once)."""
         plan = state.get("plan", [])
-        batches = [[s["id"] for s in plan if s["agent"] not in self.run_last], [s["id"] for s in plan if s["agent"] in self.run_last]]
+        stage: dict[str, int] = {}
+        for s in plan:  # a subtask only needs subtasks planned before it
+            stage[s["id"]] = 1 + max((stage.get(n, 0) for n in self.needs(s, plan)), default=0)
+        batches = [[sid for sid, level in stage.items() if level == k] for k in sorted(set(stage.values()))]
         return limits.run_usage(state.get("usage", {}), batches)
 
-    @staticmethod
-    def join(state: GraphState) -> dict[str, Any]:
-        """Waits for all agents of a step."""
-        return {}
+    def join(self, state: GraphState) -> dict[str, Any]:
+        """After a stage: a pending subtask whose needed result failed or came back empty is not run; the answer says which."""
+        plan, results = state.get("plan", []), state.get("results", {})
+        by_id = {s["id"]: s for s in plan}
+        status = {s["id"]: s["status"] for s in plan}
+        blocked: list[Subtask] = []
+        errors: list[str] = []
+        for s in plan:  # in plan order, so a subtask blocked here also blocks the later ones that need it
+            missing = next((n for n in self.needs(s, plan) if status[n] == "failed" or (status[n] == "done" and not results.get(n, {}).get("answer"))), None)
+            if s["status"] == "pending" and missing is not None:
+                status[s["id"]] = "failed"
+                blocked.append({**s, "status": "failed"})
+                needed = by_id[missing]
+                errors.append(f"{s['agent']} ({s['id']}) was not run: the result it needs from {needed['agent']} ({needed['task']!r}) is missing")
+        return {"plan": blocked, "errors": errors} if blocked else {}
 
     # -- finish node -----------------------------------------------------------------------------
 
@@ -191,13 +224,32 @@ def compose_answer(state: GraphState, run_last: Collection[str]) -> str:
     return body
 
 
-def _conversation(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
-    """What the router reads: the user's questions and the final answers (as data), without handoff traffic."""
-    return [
-        m if isinstance(m, HumanMessage) else AIMessage(content=neutralise(m.text).text, name=m.name)
-        for m in messages
-        if isinstance(m, HumanMessage) or (isinstance(m, AIMessage) and not m.tool_calls and m.name != SUPERVISOR)
-    ]
+EARLIER_HEADING = "Earlier in this conversation:"
+REQUEST_HEADING = "Request:"
+
+
+def router_request(question: str, earlier: Sequence[tuple[str, str]] = ()) -> str:
+    """The router's user turn: the question alone, or after the earlier (question, answer) turns as data."""
+    if not earlier:
+        return question
+    turns = "\n".join(f"User: {asked}\nAnswer: {answered}" for asked, answered in earlier)
+    return f"{EARLIER_HEADING}\n{turns}\n{REQUEST_HEADING} {question}"
+
+
+def _earlier_turns(messages: Sequence[AnyMessage], turns: int, answer_chars: int) -> list[tuple[str, str]]:
+    """The last `turns` (question, final answer) pairs of the conversation, the answers neutralised, without
+    their notes and cut to `answer_chars`; handoff traffic is left out."""
+    pairs: list[tuple[str, str]] = []
+    question: str | None = None
+    for m in messages:
+        if isinstance(m, HumanMessage):
+            question = " ".join(m.text.split())
+        elif isinstance(m, AIMessage) and m.name == FINISH and question is not None:
+            lines = [line for line in neutralise(m.text).text.splitlines() if line.strip() and not line.startswith("Note: ")]
+            answer = " ".join(" ".join(lines).split())
+            pairs.append((question, answer[:answer_chars].rstrip() + ("..." if len(answer) > answer_chars else "")))
+            question = None
+    return pairs[-turns:] if turns > 0 else []
 
 
 def _within_limit(handoffs: Sequence[Handoff], limit: int) -> tuple[list[Handoff], list[Handoff], list[Handoff]]:
@@ -245,11 +297,6 @@ def _describe(written: Sequence[AnyMessage]) -> str:
     return repr(text[:120] + ("..." if len(text) > 120 else "")) if text else "an empty reply"
 
 
-def _facts(state: GraphState, run_last: Collection[str]) -> list[str]:
-    """The answers of the agents that ran first, in plan order, as data: the facts for the agents that run last."""
-    results = state.get("results", {})
-    return [
-        neutralise(results[s["id"]]["answer"]).text
-        for s in state.get("plan", [])
-        if s["agent"] not in run_last and s["id"] in results and results[s["id"]]["answer"]
-    ]
+def _facts(results: Mapping[str, AgentResult], needs: Sequence[str]) -> list[str]:
+    """The answers of the needed subtasks, in plan order, as data: the facts of the subtask that needs them."""
+    return [neutralise(results[n]["answer"]).text for n in needs if n in results and results[n]["answer"]]

@@ -71,3 +71,26 @@ def plot_eval(results: Mapping[str, Mapping[str, Mapping[str, float]]], out: Pat
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def plot_field(table: Mapping[str, Mapping[str, float | int]], out: Path, target: float = 0.9) -> Path:
+    """Bars of the field set's accuracy per kind and overall, with the target as a line."""
+    plt = _pyplot()
+    kinds = list(table)
+    values = [float(table[k]["accuracy"]) for k in kinds]
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(kinds) + 1.5), 4.0), dpi=100)
+    bars = ax.bar(kinds, values, color=["#1f77b4" if k != "all" else "#2ca02c" for k in kinds])
+    for bar, kind in zip(bars, kinds, strict=True):
+        ax.annotate(f"{table[kind]['passed']}/{table[kind]['asked']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8, xytext=(0, 1), textcoords="offset points")
+    ax.axhline(target, color="#d62728", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("items passed")
+    ax.set_title("field set, end to end")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

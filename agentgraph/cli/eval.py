@@ -29,6 +29,12 @@ def eval_command(
     base: bool = typer.Option(
         True, "--base/--no-base", help="Also score the base model; --no-base scores the adapter alone (the base's figures do not change between checkpoints)."
     ),
+    field_set: Path | None = typer.Option(
+        None, "--field", help="Ask a field set (requests.jsonl + corpus/) end to end through the graph -> adapters/field/."
+    ),
+    ids: str | None = typer.Option(None, "--ids", help="With --field: only these item ids, comma-separated."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, help="With --field: items asked at the same time."),
+    graph: str | None = typer.Option(None, "--graph", help="With --field: the graph builder (default: graph.builder)."),
 ) -> None:
     """Run the test split (or, with --unseen, the hand-written requests) through the running server
     (started if needed), greedy, base vs adapter.
@@ -42,6 +48,9 @@ def eval_command(
     from agentgraph.settings import get_settings
 
     settings = get_settings()
+    if field_set is not None:
+        _eval_field(settings, field_set, out, ids=ids.split(",") if ids else None, limit=limit, concurrency=concurrency, graph=graph, as_json=as_json)
+        return
     agents = [agent] if agent else list(AGENT_METRICS)
     unknown = [a for a in agents if a not in AGENT_METRICS]
     if unknown:
@@ -85,6 +94,42 @@ def eval_command(
             counts[name] = len(details["adapter"])
             write_details(Path(settings.finetune.runs_dir) / "eval" / f"{name}{suffix}_details.jsonl", details)
     _write(results, counts, target, as_json, err, suffix)
+
+
+def _eval_field(settings, directory: Path, out: Path | None, *, ids, limit, concurrency: int, graph, as_json: bool) -> None:  # noqa: ANN001
+    """Ingest the field set's corpus into its own collection, ask its requests through the graph, write the report."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agentgraph.finetune.field import FIELD_COLLECTION, graph_asker, load_field_set, run_field, write_report
+    from agentgraph.loading import load_builder
+    from agentgraph.retrieval import corpus_index_config, ingest
+    from agentgraph.runtime import open_checkpointer, open_store
+    from agentgraph.serving.runtime import ensure_server
+
+    items = load_field_set(directory)
+    settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"collection": FIELD_COLLECTION})})
+    err = Console(stderr=True, highlight=False)
+    ensure_server(settings, show_progress=not as_json)
+    target = out or Path(settings.registry_path).parent / "field"
+    with open_checkpointer(settings) as saver, open_store(settings) as store:
+        report = ingest(store, directory / "corpus", FIELD_COLLECTION, prune=True)
+        if not report.ok:
+            raise typer.BadParameter(f"the field set's corpus did not ingest cleanly: {report.failed}")
+        compiled = load_builder(graph or settings.graph.builder)(checkpointer=saver, store=store, settings=settings)
+        with Progress(TextColumn("field set"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, disable=as_json) as progress:
+            task = progress.add_task("field set", total=None)
+            results = run_field(
+                directory, graph_asker(compiled), ids=ids, limit=limit, concurrency=concurrency,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    table = write_report(results, items, target)
+    if as_json:
+        typer.echo(json.dumps(table))
+        return
+    for kind, row in table.items():
+        err.print(f"{kind:<10} {row['passed']:>3} / {row['asked']:<3} {row['accuracy']:.0%}")
+    err.print(f"written: {target / 'eval.md'}, {target / 'eval.png'}, {target / 'misses.md'}")
 
 
 SCORED_SETS = {

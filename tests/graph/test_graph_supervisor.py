@@ -162,7 +162,9 @@ def test_a_second_question_starts_a_fresh_plan(agents, settings, saver):
 
     assert out["answer"] == "The answer is 6."
     assert [s["task"] for s in out["plan"]] == ["3+3"] and list(out["results"]) == ["math-1"]
-    # the router saw the earlier question and its answer, without the handoff traffic
+    # the router saw the earlier question and its answer as data, without the handoff traffic
     second_router_input = script.calls[2][1]
-    assert [m.content for m in second_router_input[1:]] == ["2+2?", "The answer is 4.", "3+3?"]
+    assert [m.content for m in second_router_input[1:]] == [
+        "Earlier in this conversation:\nUser: 2+2?\nAnswer: The answer is 4.\nRequest: 3+3?"
+    ]
     assert_no_dangling(out)

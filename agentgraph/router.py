@@ -17,6 +17,8 @@ from agentgraph.agent import AgentSpec
 
 ROUTER_ADAPTER = "router"
 HANDOFF_PREFIX = "transfer_to_"
+CONVERSATION = "conversation"
+"""A `needs` entry: the task needs the thread's previous answer (a follow-up such as "Email that to Sam.")."""
 
 ROUTER_PROMPT = (
     "You are the router. Split the request into subtasks and hand each one to an agent with one "
@@ -28,7 +30,10 @@ class HandoffArgs(BaseModel):
     """Arguments of a handoff tool."""
 
     task: str = Field(description="The subtask for this agent, self-contained.")
-    needs: list[str] = Field(default_factory=list, description="Agents whose results this task needs; it runs after them.")
+    needs: list[str] = Field(
+        default_factory=list,
+        description=f"Agents whose results this task needs (it runs after them), or {CONVERSATION!r} for the previous answer.",
+    )
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def parse_handoffs(message: AIMessage, agents: Iterable[str]) -> tuple[list[Hand
         elif not isinstance(task, str) or not task.strip():
             rejected.append(RejectedCall(call_id, name, f"{name} needs a non-empty string argument 'task'"))
         else:
-            earlier = {h.agent for h in handoffs}
+            earlier = {h.agent for h in handoffs} | {CONVERSATION}
             needs = tuple(dict.fromkeys(n for n in _names(args.get("needs")) if n in earlier))
             handoffs.append(Handoff(agent, task.strip(), call_id, needs))
     for call in message.invalid_tool_calls:

@@ -28,6 +28,8 @@ class Subtask(TypedDict):
     """Id of the router's `transfer_to_<agent>` tool call that created this subtask."""
     needs: NotRequired[list[str]]
     """Ids of the subtasks whose results this one needs: it runs after them, with their answers as facts."""
+    given: NotRequired[list[str]]
+    """Facts given when the plan was made: the thread's previous answer, for a task that needs the conversation."""
 
 
 class ToolCallRecord(TypedDict):

@@ -29,6 +29,7 @@ from agentgraph import limits
 from agentgraph.agent import AgentSpec
 from agentgraph.modelcall import ModelFactory, model_turn
 from agentgraph.router import (
+    CONVERSATION,
     ROUTER_ADAPTER,
     ROUTER_PROMPT,
     Handoff,
@@ -79,7 +80,8 @@ class Supervisor:
         policy = self.settings.policy
         used = limits.no_usage()
         limit, attempts = self.settings.graph.max_handoffs, self.settings.graph.router_retries + 1
-        conversation: list[AnyMessage] = [SystemMessage(ROUTER_PROMPT), HumanMessage(self.router_request(messages))]
+        earlier = self.earlier_turns(messages)
+        conversation: list[AnyMessage] = [SystemMessage(ROUTER_PROMPT), HumanMessage(router_request(messages[-1].text.strip(), earlier))]
         written: list[AnyMessage] = []
         accepted: list[Handoff] = []
         over_limit: list[Handoff] = []
@@ -111,7 +113,7 @@ class Supervisor:
 
         update["messages"] = [m for m in written if not isinstance(m, HumanMessage)]
         update["handoffs"] = len(accepted)
-        update["plan"] = Overwrite(self._subtasks(accepted))
+        update["plan"] = Overwrite(self._subtasks(accepted, previous=earlier[-1][1] if earlier else None))
         errors: list[str] = []
         if stopped:
             errors.append(f"the router {stopped}")
@@ -125,16 +127,15 @@ class Supervisor:
         update["usage"] = Overwrite({SUPERVISOR: {**used, "seconds": time.monotonic() - clock}})
         return update
 
-    def router_request(self, messages: Sequence[AnyMessage]) -> str:
-        """What the router reads: the question, after the last `graph.router_history_turns` turns of the
+    def earlier_turns(self, messages: Sequence[AnyMessage]) -> list[tuple[str, str]]:
+        """What the router reads before the question: the last `graph.router_history_turns` turns of the
         conversation (the user's questions and the answers, as data; each answer cut to `graph.router_answer_chars`)."""
-        question = messages[-1].text.strip()
-        earlier = _earlier_turns(messages[:-1], self.settings.graph.router_history_turns, self.settings.graph.router_answer_chars)
-        return router_request(question, earlier)
+        return _earlier_turns(messages[:-1], self.settings.graph.router_history_turns, self.settings.graph.router_answer_chars)
 
-    def _subtasks(self, handoffs: Sequence[Handoff]) -> list[Subtask]:
+    def _subtasks(self, handoffs: Sequence[Handoff], previous: str | None = None) -> list[Subtask]:
         """The plan: the router's handoffs in order (the agents that run last at the end), each with the
-        subtasks it needs: those of the agents it names in `needs`, and for the last agents all the others."""
+        subtasks it needs: those of the agents it names in `needs`, and for the last agents all the others;
+        a task that needs the conversation is given the `previous` answer."""
         ordered = [h for h in handoffs if h.agent not in self.run_last] + [h for h in handoffs if h.agent in self.run_last]
         counts: dict[str, int] = {}
         subtasks: list[Subtask] = []
@@ -144,9 +145,10 @@ class Supervisor:
                 needs = [s["id"] for s in subtasks if s["agent"] not in self.run_last]
             else:
                 needs = [s["id"] for s in subtasks if s["agent"] in h.needs]
-            subtasks.append(
-                Subtask(id=f"{h.agent}-{counts[h.agent]}", agent=h.agent, task=h.task, status="pending", call_id=h.call_id, needs=needs)
-            )
+            subtask = Subtask(id=f"{h.agent}-{counts[h.agent]}", agent=h.agent, task=h.task, status="pending", call_id=h.call_id, needs=needs)
+            if CONVERSATION in h.needs and previous:
+                subtask["given"] = [previous]
+            subtasks.append(subtask)
         return subtasks
 
     # -- routing ---------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ class Supervisor:
         run_id = state.get("run_id", "")
         results = state.get("results", {})
         return [
-            Send(s["agent"], AgentInput(subtask=s, facts=_facts(results, self.needs(s, plan)), budget=budget, run_id=run_id))
+            Send(s["agent"], AgentInput(subtask=s, facts=[*s.get("given", []), *_facts(results, self.needs(s, plan))], budget=budget, run_id=run_id))
             for s in batch
         ]
 

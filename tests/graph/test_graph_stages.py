@@ -81,3 +81,17 @@ def test_a_follow_up_is_read_after_the_earlier_turns_bounded_by_the_settings(age
     third_router_turn = [c for c in script.calls if c[0] == "router"][2][1][-1].content
     assert third_router_turn.startswith("Earlier in this conversation:\nUser: What is 15% of 80?\nAnswer: 15% of 80 is 12, com...")
     assert third_router_turn.endswith("User: Now double that.\nAnswer: Double 12 is 24.\nRequest: And 20%?")
+
+
+def test_a_follow_up_that_needs_the_conversation_gets_the_previous_answer_as_its_fact(agents, settings, saver):
+    script = Script(
+        router=[ai("", needing("math", "What is 15% of 80?")), ai("", needing("writing", "Write that as an email to Sam.", "conversation"))],
+        math=[ai("", call("calculator", expression="15%*80")), ai("15% of 80 is 12.")],
+        writing=[ai("Hi Sam,\n15% of 80 is 12.\nBest regards,\nAlex")],
+    )
+    graph = build_graph(agents, saver, settings=settings, model_factory=script.factory)
+    graph.invoke({"messages": [HumanMessage("What is 15% of 80?")]}, CONFIG)
+    out = graph.invoke({"messages": [HumanMessage("Write that as an email to Sam.")]}, CONFIG)
+    assert script.calls[-1][1][-1].content == "Write that as an email to Sam.\nFacts:\n- 15% of 80 is 12."
+    assert out["plan"][0]["given"] == ["15% of 80 is 12."]
+    assert "12" in out["answer"]

@@ -46,6 +46,7 @@ audit_table = sa.Table(
     sa.Column("replayed", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("duration_ms", sa.Float(), nullable=False),
+    sa.Column("principal", sa.Text(), nullable=True),
 )
 
 
@@ -65,6 +66,8 @@ class AuditEntry:
     started_at: datetime
     duration_ms: float
     replayed: bool = False
+    principal: str | None = None
+    """The API key (its name) whose request ran the call; None outside the HTTP service."""
 
 
 class AuditLog:

@@ -24,7 +24,9 @@ __all__ = [
     "ThreadConflictError",
     "checked_question",
     "parse_decision",
+    "question_input",
     "question_problem",
+    "resume_input",
     "run_input",
 ]
 
@@ -92,21 +94,18 @@ def checked_question(question: str, max_chars: int) -> str:
     return stripped
 
 
-def run_input(thread_id: str, state: StateSnapshot, question: str | None = None, decision: Decision | None = None) -> Any:
-    """The graph input that runs the request on a thread at `state`: the question as a new user message,
-    the decision as the resume of the waiting approval, or None to finish the stopped run.
+def question_input(question: str) -> dict[str, Any]:
+    """The graph input that asks a (checked) question: a new user message on the thread."""
+    return {"messages": [HumanMessage(question)]}
 
-    Raises InvalidRequestError for a question and a decision together, ThreadConflictError when the
-    thread is not in the state the request needs.
-    """
-    if question is not None and decision is not None:
-        raise InvalidRequestError("give either a question or a resume decision, not both")
+
+def resume_input(thread_id: str, state: StateSnapshot, decision: Decision | None = None) -> Command | None:
+    """The graph input that continues a thread at `state`: the decision as the resume of the approval it
+    waits for, or (no decision) None to finish its stopped run; ThreadConflictError when it cannot."""
     if decision is not None:
         if not state.interrupts:
             raise ThreadConflictError(f"thread {thread_id!r} is not waiting for an approval")
         return Command(resume={state.interrupts[0].id: decision.resume_value()})
-    if question is not None:
-        return {"messages": [HumanMessage(question)]}
     if not state.values.get("messages") and not state.next:
         raise ThreadConflictError(f"thread {thread_id!r} has no run to resume; ask it a question")
     status = thread_status(state)
@@ -115,3 +114,13 @@ def run_input(thread_id: str, state: StateSnapshot, question: str | None = None,
     if status == "waiting":
         raise ThreadConflictError(f"thread {thread_id!r} is waiting for an approval: approve or reject it")
     return None
+
+
+def run_input(thread_id: str, state: StateSnapshot, question: str | None = None, decision: Decision | None = None) -> Any:
+    """The graph input of a request on a thread at `state`: `question_input` for a question, else
+    `resume_input`; InvalidRequestError for a question and a decision together."""
+    if question is not None and decision is not None:
+        raise InvalidRequestError("give either a question or a resume decision, not both")
+    if question is not None:
+        return question_input(question)
+    return resume_input(thread_id, state, decision)

@@ -7,6 +7,14 @@
     GET  /threads/{id}/history    its checkpoints, oldest first
     GET  /healthz                 the worker is up and reaches the database
 
+Every endpoint but /healthz needs an API key (`agentgraph keys create`), sent as `authorization: Bearer
+<key>`: 401 without one, with an unknown or a revoked one. A thread belongs to the key that created it:
+another key gets 404 for it, as for a thread that does not exist, except an admin key, which reaches
+every thread. Answering an approval needs the approver or admin role (403 otherwise). Each key may start
+`service.runs_per_minute` runs a minute (its own limit if it was created with one), counted in the
+database over all workers, per calendar minute; past it, 429 with `retry-after`. The tool audit rows of a
+run carry the name of the key that started it.
+
 Every answer names the worker process that gave it in the `x-agentgraph-worker` header.
 
 Every worker opens the async checkpoint saver and memory store on `database_url`; with PostgreSQL any
@@ -21,8 +29,8 @@ that connection instead, the worker takes its locks again within `service.lock_c
 which serves a single worker, the guard is in-process. Runs started outside the service (`agentgraph
 run --thread`) are not guarded.
 
-Errors: 404 unknown thread, 409 thread busy or not in the state the request needs, 422 invalid request
-(empty or oversized question), 503 model server or database unavailable (the message names them; the
+Errors: 401 no valid API key, 403 the key's role does not allow it, 404 unknown thread, 409 thread busy or not in the state the request needs, 422 invalid request
+(empty or oversized question), 429 the key's run limit is reached, 503 model server or database unavailable (the message names them; the
 thread keeps its progress, and a run with an empty body resumes it), 502 the model server refused the
 request.
 """
@@ -34,14 +42,16 @@ import hashlib
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from langchain_core.messages import AnyMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.graph.state import CompiledStateGraph
@@ -51,7 +61,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from agentgraph.errors import AgentgraphError, ServingError, StorageError
+from agentgraph.apikeys import ApiKeyError, AsyncApiKeys, Principal
+from agentgraph.errors import AgentgraphError, ConfigError, ServingError, StorageError
 from agentgraph.loading import GraphBuilder, load_builder
 from agentgraph.runrequest import Decision, InvalidRequestError, ThreadConflictError, checked_question, run_input
 from agentgraph.settings import Settings, get_settings
@@ -71,6 +82,22 @@ class UnknownThreadError(ThreadError):
 
 class ThreadBusyError(ThreadError):
     """Another run of the thread is in progress (HTTP 409)."""
+
+
+class UnauthenticatedError(AgentgraphError):
+    """The request has no API key, or one that is unknown or revoked (HTTP 401)."""
+
+
+class ForbiddenError(AgentgraphError):
+    """The key's role does not allow the request (HTTP 403)."""
+
+
+class RateLimitedError(AgentgraphError):
+    """The key has started as many runs this minute as it may (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 # --- request and response bodies -----------------------------------------------------------------------
@@ -282,49 +309,72 @@ class ThreadService:
         checkpointer: BaseCheckpointSaver,
         settings: Settings,
         locks: RunLocks,
+        keys: AsyncApiKeys,
         ping: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.graph = graph
         self.checkpointer = checkpointer
         self.settings = settings
         self.locks = locks
+        self.keys = keys
         self._ping = ping
         self._slots = asyncio.Semaphore(settings.service.max_concurrent_runs)
 
-    async def create_thread(self, thread_id: str | None = None) -> ThreadCreated:
-        """A new, empty thread; 409 if `thread_id` is taken."""
+    async def authenticate(self, token: str) -> Principal:
+        """The principal of an active API key; UnauthenticatedError for an unknown or revoked one."""
+        principal = await self.keys.authenticate(token)
+        if principal is None:
+            raise UnauthenticatedError("the API key is unknown or revoked")
+        return principal
+
+    async def create_thread(self, principal: Principal, thread_id: str | None = None) -> ThreadCreated:
+        """A new, empty thread owned by `principal`; 409 if `thread_id` is taken (by any key: ids are global)."""
         if thread_id is not None and not _THREAD_ID.match(thread_id):
             raise InvalidRequestError(
                 f"invalid thread id {thread_id!r}: use letters, digits and . _ : - (at most 128 characters)"
             )
         thread_id = thread_id or str(uuid.uuid4())
         async with self._locked(thread_id):
+            taken = f"thread {thread_id!r} exists already"
             if (await self.graph.aget_state(thread_config(thread_id))).created_at is not None:
-                raise ThreadConflictError(f"thread {thread_id!r} exists already")
+                raise ThreadConflictError(taken)
+            if not await self.keys.claim(thread_id, principal.key_id):
+                raise ThreadConflictError(taken)
             checkpoint = empty_checkpoint()
-            await self.checkpointer.aput(
-                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}},
-                checkpoint,
-                {"source": "input", "step": -1, "parents": {}},  # type: ignore[typeddict-item]
-                {},
-            )
+            try:
+                await self.checkpointer.aput(
+                    {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}},
+                    checkpoint,
+                    {"source": "input", "step": -1, "parents": {}},  # type: ignore[typeddict-item]
+                    {},
+                )
+            except BaseException:
+                await asyncio.shield(self.keys.release(thread_id))
+                raise
         return ThreadCreated(thread_id=thread_id, created_at=checkpoint["ts"])
 
-    async def run(self, thread_id: str, request: RunRequest) -> RunResult:
+    async def run(self, principal: Principal, thread_id: str, request: RunRequest) -> RunResult:
         """Run a question, answer the approval the thread waits for, or resume its unfinished run."""
+        await self._count_run(principal)
+        if request.resume is not None and not principal.may_approve:
+            raise ForbiddenError(
+                f"answering an approval needs the approver or admin role; API key {principal.name!r} has the {principal.role} role"
+            )
         question = None if request.question is None else checked_question(request.question, self.settings.policy.max_question_chars)
+        await self._visible(principal, thread_id)  # before the lock: a busy thread of another key is not revealed
         async with self._locked(thread_id), self._slots:
             state = await self._existing(thread_id)
             payload = run_input(thread_id, state, question, request.resume)
-            config = thread_config(thread_id)
+            config = thread_config(thread_id, principal=principal.name)
             try:
                 await self.graph.ainvoke(payload, config)
             except ServingError as exc:
                 raise ServingError(f"{exc} (thread {thread_id!r} keeps its progress: a run with an empty body resumes it)") from exc
             return _result(thread_id, await self.graph.aget_state(config))
 
-    async def state(self, thread_id: str) -> ThreadState:
+    async def state(self, principal: Principal, thread_id: str) -> ThreadState:
         """The thread's latest state."""
+        await self._visible(principal, thread_id)
         state = await self._existing(thread_id)
         result = _result(thread_id, state)
         messages = [_message(m) for m in state.values.get("messages", [])]
@@ -336,10 +386,11 @@ class ThreadService:
             messages=messages,
         )
 
-    async def history(self, thread_id: str) -> list[CheckpointInfo]:
+    async def history(self, principal: Principal, thread_id: str) -> list[CheckpointInfo]:
         """The thread's checkpoints, oldest first, with the nodes that wrote each."""
         from agentgraph.threads import history
 
+        await self._visible(principal, thread_id)
         await self._existing(thread_id)
         # The helper is synchronous; the async saver serves it from a worker thread.
         return await asyncio.to_thread(history, self.graph, thread_id)
@@ -355,8 +406,26 @@ class ThreadService:
     async def _existing(self, thread_id: str) -> StateSnapshot:
         state = await self.graph.aget_state(thread_config(thread_id))
         if state.created_at is None:
-            raise UnknownThreadError(f"unknown thread {thread_id!r}; create it with POST /threads")
+            raise UnknownThreadError(_unknown(thread_id))
         return state
+
+    async def _visible(self, principal: Principal, thread_id: str) -> None:
+        """404, as for a thread that does not exist, unless the principal owns the thread or is an admin."""
+        if not principal.is_admin and await self.keys.owner(thread_id) != principal.key_id:
+            raise UnknownThreadError(_unknown(thread_id))
+
+    async def _count_run(self, principal: Principal) -> None:
+        """Count a run against the key's limit of runs per minute; RateLimitedError past it."""
+        limit = principal.runs_per_minute or self.settings.service.runs_per_minute
+        if limit is None:
+            return
+        now = time.time()
+        if await self.keys.count_run(principal, int(now // 60)) > limit:
+            retry = max(1, 60 - int(now % 60))
+            own = "its own limit" if principal.runs_per_minute else "service.runs_per_minute"
+            raise RateLimitedError(
+                f"API key {principal.name!r} has started its {limit} runs of this minute ({own}); retry in {retry} s", retry
+            )
 
     @asynccontextmanager
     async def _locked(self, thread_id: str) -> AsyncIterator[None]:
@@ -366,6 +435,10 @@ class ThreadService:
             yield
         finally:
             await asyncio.shield(self.locks.release(thread_id))
+
+
+def _unknown(thread_id: str) -> str:
+    return f"unknown thread {thread_id!r}; create it with POST /threads"
 
 
 def _result(thread_id: str, state: StateSnapshot) -> RunResult:
@@ -382,6 +455,9 @@ def _message(message: AnyMessage) -> Message:
 # --- the FastAPI application ----------------------------------------------------------------------------
 
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
+    (RateLimitedError, 429),
     (UnknownThreadError, 404),
     (ThreadBusyError, 409),
     (ThreadConflictError, 409),
@@ -441,7 +517,12 @@ def create_app(settings: Settings | None = None, *, builder: GraphBuilder | None
 
     @app.exception_handler(AgentgraphError)
     async def _known_error(request: Request, exc: AgentgraphError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+        headers: dict[str, str] = {}
+        if isinstance(exc, UnauthenticatedError):
+            headers["www-authenticate"] = "Bearer"
+        elif isinstance(exc, RateLimitedError):
+            headers["retry-after"] = str(exc.retry_after_s)
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc), headers=headers)
 
     @app.exception_handler(Exception)
     async def _other_error(request: Request, exc: Exception) -> JSONResponse:
@@ -454,25 +535,36 @@ def create_app(settings: Settings | None = None, *, builder: GraphBuilder | None
     def service_of(request: Request) -> ThreadService:
         return request.app.state.service  # type: ignore[no-any-return]
 
+    bearer = HTTPBearer(auto_error=False, description="An API key made by `agentgraph keys create`.")
+
+    async def principal_of(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+        if credentials is None or not credentials.credentials:
+            raise UnauthenticatedError(
+                "this endpoint needs an API key: send the header 'authorization: Bearer <key>' (keys come from `agentgraph keys create`)"
+            )
+        return await service_of(request).authenticate(credentials.credentials)
+
+    Caller = Depends(principal_of)
+
     @app.post("/threads", status_code=201, response_model=ThreadCreated)
-    async def create_thread(request: Request, body: CreateThread | None = None) -> ThreadCreated:
-        """Create an empty thread."""
-        return await service_of(request).create_thread(body.thread_id if body else None)
+    async def create_thread(request: Request, body: CreateThread | None = None, principal: Principal = Caller) -> ThreadCreated:
+        """Create an empty thread, owned by the caller's key."""
+        return await service_of(request).create_thread(principal, body.thread_id if body else None)
 
     @app.post("/threads/{thread_id}/runs", response_model=RunResult)
-    async def run(request: Request, thread_id: str, body: RunRequest) -> RunResult:
+    async def run(request: Request, thread_id: str, body: RunRequest, principal: Principal = Caller) -> RunResult:
         """Ask a question on the thread, answer the approval it waits for, or (empty body) resume it."""
-        return await service_of(request).run(thread_id, body)
+        return await service_of(request).run(principal, thread_id, body)
 
     @app.get("/threads/{thread_id}/state", response_model=ThreadState)
-    async def state(request: Request, thread_id: str) -> ThreadState:
+    async def state(request: Request, thread_id: str, principal: Principal = Caller) -> ThreadState:
         """The thread's latest state."""
-        return await service_of(request).state(thread_id)
+        return await service_of(request).state(principal, thread_id)
 
     @app.get("/threads/{thread_id}/history", response_model=list[CheckpointInfo])
-    async def history(request: Request, thread_id: str) -> list[CheckpointInfo]:
+    async def history(request: Request, thread_id: str, principal: Principal = Caller) -> list[CheckpointInfo]:
         """The thread's checkpoints, oldest first."""
-        return await service_of(request).history(thread_id)
+        return await service_of(request).history(principal, thread_id)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:
@@ -495,6 +587,8 @@ async def open_service(settings: Settings, builder: GraphBuilder | None = None) 
     url = settings.database_url
     async with AsyncSQLAlchemySaver.from_conn_string(url, pool_size=settings.service.db_pool_size) as saver:
         await acheck_schema(saver.engine)
+        keys = AsyncApiKeys(saver.engine)
+        await _store_bootstrap_key(keys, settings)
         async with AsyncSQLAlchemyStore.from_conn_string(url, index=corpus_index_config()) as store:  # type: ignore[arg-type]
             graph = builder(checkpointer=saver, store=store, settings=settings)
             lock_engine: AsyncEngine | None = None
@@ -514,9 +608,22 @@ async def open_service(settings: Settings, builder: GraphBuilder | None = None) 
                     raise StorageError(f"the database does not answer: {exc.orig}") from exc
 
             try:
-                yield ThreadService(graph, saver, settings, locks, ping)
+                yield ThreadService(graph, saver, settings, locks, keys, ping)
             finally:
                 await locks.close()
                 if lock_engine is not None:
                     await lock_engine.dispose()
 
+
+
+async def _store_bootstrap_key(keys: AsyncApiKeys, settings: Settings) -> None:
+    """Store `service.bootstrap_admin_key` (hashed) unless the database has it already."""
+    secret = settings.service.bootstrap_admin_key
+    if secret is None:
+        return
+    try:
+        stored_as = await keys.ensure(secret.get_secret_value(), settings.service.bootstrap_admin_name, "admin")
+    except ApiKeyError as exc:
+        raise ConfigError(f"service.bootstrap_admin_key: {exc}") from None
+    if stored_as is not None:
+        logger.info("stored the bootstrap admin API key as %r", stored_as)

@@ -20,12 +20,24 @@ class ThreadError(AgentgraphError):
     """A thread or checkpoint does not exist, or is not in the state the command needs."""
 
 
-def thread_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
-    """The config that addresses a thread (at its latest checkpoint, or at `checkpoint_id`)."""
+PRINCIPAL_KEY = "agentgraph_principal"
+"""`configurable` key of the run's principal: the name of the API key whose request runs it (audited)."""
+
+
+def thread_config(thread_id: str, checkpoint_id: str | None = None, *, principal: str | None = None) -> RunnableConfig:
+    """The config that addresses a thread (at its latest checkpoint, or at `checkpoint_id`), run on
+    behalf of `principal` if given."""
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
+    if principal is not None:
+        configurable[PRINCIPAL_KEY] = principal
     return {"configurable": configurable}
+
+
+def run_principal(config: RunnableConfig | None) -> str | None:
+    """The principal a run's config names (see `thread_config`), or None."""
+    return ((config or {}).get("configurable") or {}).get(PRINCIPAL_KEY)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from agentgraph.db.shared import shared_engine
 from agentgraph.idempotency import ToolResults
 from agentgraph.runrequest import Decision, parse_decision  # noqa: F401 - the approval decision, read here by the agent node
 from agentgraph.settings import PolicySettings
+from agentgraph.threads import run_principal
 from agentgraph.toolrecord import failed, not_run, record_of, with_record
 from agentgraph.untrusted import copied_passage, foreign_destinations, neutralise
 
@@ -174,14 +175,25 @@ def calls_per_minute(spec: AgentSpec, policy: PolicySettings, tool: str) -> int 
     return policy.tool_rate_limits.get(tool, policy.tool_calls_per_minute)
 
 
+def _principal_of_run() -> str | None:
+    """The principal of the run being executed (None outside a run or the HTTP service)."""
+    from langgraph.config import get_config
+
+    try:
+        return run_principal(get_config())
+    except RuntimeError:  # not called from within a run
+        return None
+
+
 @dataclass(frozen=True)
 class CallContext:
-    """Where a tool call is made: which run, thread, agent and subtask."""
+    """Where a tool call is made: which run, thread, agent and subtask, on whose request."""
 
     run_id: str | None
     thread_id: str | None
     agent: str
     subtask: str | None
+    principal: str | None = field(default_factory=_principal_of_run)
 
 
 class ToolRunner:
@@ -224,6 +236,7 @@ class ToolRunner:
                 started_at=started,
                 duration_ms=seconds * 1000,
                 replayed=replayed,
+                principal=context.principal,
             )
         )
 

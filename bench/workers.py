@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -102,8 +103,14 @@ def start_fake_server(log_dir: Path, *args: str) -> tuple[subprocess.Popen[str],
     return proc, line.removeprefix("listening on ")
 
 
+BENCH_KEY = "agk_" + secrets.token_urlsafe(32)
+"""The admin API key the service under test is started with (service.bootstrap_admin_key)."""
+AUTH = {"authorization": f"Bearer {BENCH_KEY}"}
+
+
 def service_env(database_url: str, model_url: str, log_dir: Path) -> dict[str, str]:
-    """The environment of a service under test: its database and model server, no local config file."""
+    """The environment of a service under test: its database and model server, the bench's API key with no
+    run limit, no local config file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGRAPH_")}
     empty = log_dir / "agentgraph.toml"
     empty.write_text("")
@@ -111,6 +118,8 @@ def service_env(database_url: str, model_url: str, log_dir: Path) -> dict[str, s
         AGENTGRAPH_CONFIG=str(empty),
         AGENTGRAPH_DATABASE_URL=database_url,
         AGENTGRAPH_SERVER__URLS=json.dumps([model_url]),
+        AGENTGRAPH_SERVICE__BOOTSTRAP_ADMIN_KEY=BENCH_KEY,
+        AGENTGRAPH_SERVICE__RUNS_PER_MINUTE=str(10**9),
     )
     return env
 
@@ -185,7 +194,7 @@ async def load(base: str, threads: int, runs: int, prefix: str) -> tuple[list[st
     # share of them (kept-alive connections would stay with whichever worker accepted them first).
     limits = httpx.Limits(max_connections=threads, max_keepalive_connections=0)
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=120.0, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=120.0, limits=limits, headers=AUTH) as client:
         thread_ids = await asyncio.gather(*(user(client, base, runs, records, prefix) for _ in range(threads)))
     return list(thread_ids), records, time.perf_counter() - started
 
@@ -339,7 +348,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
 async def _drive(config: BenchConfig, base: str, service: subprocess.Popen[Any], deadline: float) -> dict[str, Any]:
     import httpx
 
-    async with httpx.AsyncClient(timeout=60.0) as client:
+    async with httpx.AsyncClient(timeout=60.0, headers=AUTH) as client:
         workers_seen = await wait_healthy(client, base, service, config.workers, deadline)
         # Warm-up (not measured): every worker imports and connects on its first runs; a lone run also
         # tells how many checkpoints one question writes.

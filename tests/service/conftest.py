@@ -24,6 +24,17 @@ from tests.model_server import FakeModelServer, free_port
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "workers.py"
 
+ADMIN_TOKEN = "agk_test-admin-" + "0123456789abcdef" * 2
+"""The bootstrap admin key every test service is started with."""
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The headers that send `token` as the API key."""
+    return {"authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer(ADMIN_TOKEN)
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
@@ -55,7 +66,7 @@ def make_settings(postgres_url: str) -> Callable[..., Settings]:
         return Settings(
             database_url=postgres_url,
             server={"urls": list(urls), "max_retries": 0, "request_timeout_s": 30.0},
-            service=service,
+            service={"bootstrap_admin_key": ADMIN_TOKEN, **service},
             policy=policy or {},
         )
 

@@ -10,7 +10,7 @@ import pytest
 from langchain_core.tools import StructuredTool
 
 from tests.model_server import FakeModelServer, dead_url
-from tests.service.conftest import running_service
+from tests.service.conftest import ADMIN, running_service
 
 pytestmark = pytest.mark.postgres  # the service runs on PostgreSQL (a database of its own)
 
@@ -36,7 +36,7 @@ def wait_until(condition, timeout_s: float = 30.0) -> None:
 
 
 def test_a_thread_is_created_asked_and_read_back(model_server, make_settings):
-    with running_service(make_settings(model_server.url)) as base, httpx.Client(timeout=60) as client:
+    with running_service(make_settings(model_server.url)) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
         thread_id = create(client, base)
         fresh = client.get(f"{base}/threads/{thread_id}/state").json()
         assert fresh["status"] == "new" and fresh["messages"] == []
@@ -70,7 +70,7 @@ def test_a_thread_is_created_asked_and_read_back(model_server, make_settings):
 
 
 def test_invalid_requests_get_clear_errors(model_server, make_settings):
-    with running_service(make_settings(model_server.url, policy={"max_question_chars": 40})) as base, httpx.Client(timeout=60) as client:
+    with running_service(make_settings(model_server.url, policy={"max_question_chars": 40})) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
         for response in (
             ask(client, base, "no-such-thread", "Hello?"),
             client.get(f"{base}/threads/no-such-thread/state"),
@@ -96,7 +96,7 @@ def test_invalid_requests_get_clear_errors(model_server, make_settings):
 
 def test_a_second_run_of_a_busy_thread_is_refused_by_every_worker(model_server, make_settings):
     settings = make_settings(model_server.url)
-    with running_service(settings) as first, running_service(settings) as second, httpx.Client(timeout=60) as client:
+    with running_service(settings) as first, running_service(settings) as second, httpx.Client(timeout=60, headers=ADMIN) as client:
         thread_id = create(client, first)
         model_server.control(hold=True)
         outcome: dict[str, httpx.Response] = {}
@@ -122,7 +122,7 @@ def test_a_second_run_of_a_busy_thread_is_refused_by_every_worker(model_server, 
 
 def test_a_model_server_that_is_down_gives_503_and_the_thread_resumes_later(make_settings):
     url = dead_url()
-    with running_service(make_settings(url)) as base, httpx.Client(timeout=60) as client:
+    with running_service(make_settings(url)) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
         thread_id = create(client, base)
         down = ask(client, base, thread_id, "What is 6 * 7?")
         assert down.status_code == 503
@@ -139,7 +139,7 @@ def test_a_missing_adapter_without_fallback_is_a_503_naming_it(make_settings):
     with FakeModelServer("--models", "base,router,writing") as server:
         settings = make_settings(server.url)
         settings.graph.fallback_to_base = False
-        with running_service(settings) as base, httpx.Client(timeout=60) as client:
+        with running_service(settings) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
             thread_id = create(client, base)
             response = ask(client, base, thread_id, "What is 6 * 7?")
         assert response.status_code == 503 and "'math'" in response.json()["detail"]
@@ -165,7 +165,7 @@ def approval_graph(checkpointer=None, store=None, settings=None):
 @pytest.mark.parametrize("action", ["approve", "reject"])
 def test_a_thread_waiting_for_an_approval_is_resumed_over_http(make_settings, action):
     script = ("--handoffs", "retrieval,writing", "--tool-call", "retrieval:search:query")
-    with FakeModelServer(*script) as server, running_service(make_settings(server.url), approval_graph) as base, httpx.Client(timeout=60) as client:
+    with FakeModelServer(*script) as server, running_service(make_settings(server.url), approval_graph) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
         thread_id = create(client, base)
         waiting = ask(client, base, thread_id, "What is the capital of France?").json()
         assert waiting["status"] == "waiting" and waiting["answer"] == ""
@@ -203,7 +203,7 @@ def test_a_run_lock_lost_with_its_connection_is_taken_again(model_server, make_s
     import psycopg
 
     settings = make_settings(model_server.url, lock_check_s=0.2)
-    with running_service(settings) as first, running_service(settings) as second, httpx.Client(timeout=60) as client:
+    with running_service(settings) as first, running_service(settings) as second, httpx.Client(timeout=60, headers=ADMIN) as client:
         thread_id = create(client, first)
         model_server.control(hold=True)
         outcome: dict[str, httpx.Response] = {}

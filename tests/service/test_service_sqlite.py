@@ -10,16 +10,20 @@ from typer.testing import CliRunner
 from agentgraph.cli import app
 from agentgraph.errors import ConfigError
 from agentgraph.settings import Settings
-from tests.service.conftest import running_service
+from tests.service.conftest import ADMIN, ADMIN_TOKEN, running_service
 from tests.service.test_service_api import ask, create, wait_until
 
 
 def test_one_sqlite_worker_refuses_a_second_run_of_a_busy_thread(model_server, tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", server={"urls": [model_server.url], "max_retries": 0})
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'service.db'}",
+        server={"urls": [model_server.url], "max_retries": 0},
+        service={"bootstrap_admin_key": ADMIN_TOKEN},
+    )
     from agentgraph.db import upgrade
 
     upgrade(settings.database_url)
-    with running_service(settings) as base, httpx.Client(timeout=60) as client:
+    with running_service(settings) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
         thread_id = create(client, base)
         model_server.control(hold=True)
         outcome: dict[str, httpx.Response] = {}

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from agentgraph.db import make_engine
-from tests.service.conftest import running_service
+from tests.service.conftest import ADMIN, running_service
 
 pytestmark = pytest.mark.postgres  # the service runs on PostgreSQL (a database of its own)
 
@@ -25,7 +25,7 @@ def test_two_workers_run_eight_threads_without_losing_a_checkpoint(bench, tmp_pa
 
 def test_the_check_counts_missing_and_unreadable_checkpoints(bench, model_server, make_settings, postgres_url):
     records = []
-    with running_service(make_settings(model_server.url)) as base, httpx.Client(timeout=60) as client:
+    with running_service(make_settings(model_server.url)) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
         threads = [client.post(f"{base}/threads").json()["thread_id"] for _ in range(3)]
         for thread_id in threads:
             response = client.post(f"{base}/threads/{thread_id}/runs", json={"question": "What is 6 * 7?"})

@@ -105,23 +105,32 @@ class ToolTraits:
     idempotent: bool = False
     """Running it again with the same tool call id has no further effect (it dedupes on the id), so a call
     cut off by a crash may be run again."""
+    memory_write: bool = False
+    """It writes the user's long-term memory: a call whose arguments copy text from tool results or from facts
+    given to the agent (`policy.memory_copied_words` words in a row, or a short argument whole) is always
+    refused, whatever `policy.untrusted_copies` says."""
 
     @property
     def guarded(self) -> bool:
         """Whether its arguments must not come from untrusted content."""
-        return self.side_effect or self.sensitive
+        return self.side_effect or self.sensitive or self.memory_write
 
 
-def declare_tool(tool: BaseTool, *, side_effect: bool = False, sensitive: bool = False, idempotent: bool = False) -> BaseTool:
+def declare_tool(
+    tool: BaseTool, *, side_effect: bool = False, sensitive: bool = False, idempotent: bool = False, memory_write: bool = False
+) -> BaseTool:
     """Record `tool`'s traits in its metadata; returns the tool."""
-    tool.metadata = {**(tool.metadata or {}), "side_effect": side_effect, "sensitive": sensitive, "idempotent": idempotent}
+    declared = {"side_effect": side_effect, "sensitive": sensitive, "idempotent": idempotent, "memory_write": memory_write}
+    tool.metadata = {**(tool.metadata or {}), **declared}
     return tool
 
 
 def traits(tool: BaseTool) -> ToolTraits:
     """The traits `tool` declares (none: an ordinary read-only tool)."""
     meta = tool.metadata or {}
-    return ToolTraits(bool(meta.get("side_effect")), bool(meta.get("sensitive")), bool(meta.get("idempotent")))
+    return ToolTraits(
+        bool(meta.get("side_effect")), bool(meta.get("sensitive")), bool(meta.get("idempotent")), bool(meta.get("memory_write"))
+    )
 
 
 # -- arguments taken from untrusted content ---------------------------------------------------------
@@ -139,9 +148,16 @@ def untrusted_arguments(
     tool: BaseTool, args: Mapping[str, Any], *, trusted: str, untrusted: Sequence[str], policy: PolicySettings
 ) -> Concern | None:
     """A concern about `args` of a guarded tool: addresses or links the trusted text (task, instructions)
-    does not name, or a passage copied from untrusted text (tool results, other agents' answers)."""
+    does not name, or a passage copied from untrusted text (tool results, other agents' answers). A memory
+    write that copies untrusted text is always refused."""
     if not traits(tool).guarded:
         return None
+    if traits(tool).memory_write and (copied := copied_passage(args, untrusted, trusted, policy.memory_copied_words, short=True)):
+        reason = (
+            f"{tool.name} was called with text copied from tool results or facts given to the agent (\"{copied}\"); "
+            "memory keeps only what the user said, never content from documents or tools"
+        )
+        return Concern("refuse", reason)
     if foreign := foreign_destinations(args, trusted):
         reason = (
             f"{tool.name} was called with {', '.join(foreign)}, which the task does not name; addresses and links "

@@ -97,16 +97,22 @@ def foreign_destinations(arguments: Any, trusted: str) -> list[str]:
     return [d for d in destinations("\n".join(strings_in(arguments))) if d.lower() not in known]
 
 
-def copied_passage(arguments: Any, untrusted: Iterable[str], trusted: str, words: int) -> str | None:
-    """A run of `words` words in `arguments` copied from `untrusted` text and not found in `trusted`, or None."""
-    source = _shingles(" ".join(untrusted), words)
-    if not source:
-        return None
-    allowed = _shingles(trusted, words)
+def copied_passage(arguments: Any, untrusted: Iterable[str], trusted: str, words: int, *, short: bool = False) -> str | None:
+    """A run of `words` words in `arguments` copied from `untrusted` text and not found in `trusted`, or None.
+
+    With `short`, a string of fewer words (two at least) counts as copied when it occurs whole in `untrusted`
+    and not in `trusted`.
+    """
+    untrusted_text = " ".join(untrusted)
     for text in strings_in(arguments):
         tokens = _WORD.findall(text.lower())
-        for start in range(len(tokens) - words + 1):
-            run = tuple(tokens[start : start + words])
+        size = len(tokens) if short and 2 <= len(tokens) < words else words
+        source = _shingles(untrusted_text, size)
+        if not source:
+            continue
+        allowed = _shingles(trusted, size)
+        for start in range(len(tokens) - size + 1):
+            run = tuple(tokens[start : start + size])
             if run in source and run not in allowed:
                 return " ".join(run)
     return None

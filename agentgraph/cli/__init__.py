@@ -9,7 +9,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES = ("model", "serve", "db", "run", "ingest", "finetune", "traces", "eval", "service", "keys")
+COMMAND_MODULES = ("model", "serve", "db", "run", "ingest", "finetune", "traces", "eval", "service", "keys", "memory")
 
 app = typer.Typer(
     name="agentgraph",

@@ -1,4 +1,5 @@
-"""One model turn of a graph node: the served model by name, optional tools, and the base-model fallback."""
+"""One model turn of a graph node: the served model by name, optional tools, and the fallback models
+(the generalist `tools` adapter, then the base model) when an adapter is not served."""
 
 from __future__ import annotations
 
@@ -51,25 +52,36 @@ def model_turn(
     messages: Sequence[BaseMessage],
     *,
     tools: Sequence[dict] = (),
-    fallback: bool,
+    fallback: bool | Sequence[str],
     name: str,
 ) -> ModelTurn:
-    """Ask `model` for the next turn; when it is not served and `fallback` is set, ask `base` instead.
+    """Ask `model` for the next turn; when it is not served, ask the models of `fallback` in order
+    (`graph.fallbacks()`: the generalist `tools` adapter, then `base`; True means `base` alone).
 
     The reply is named `name` (the node it belongs to) and every tool call in it has an id.
     """
-    try:
-        return ModelTurn(_ask(factory, model, messages, tools, name), model, False)
-    except Exception as exc:
-        if _is_unreachable(exc):
-            raise ServingError(f"model {model!r}: the model server is not reachable ({exc}); start it with `agentgraph serve` or check server.urls") from exc
-        if not is_model_missing(exc):
-            raise
-        if model == BASE_MODEL_NAME:
-            raise ServingError(f"model {model!r} is not served: is server.urls the server `agentgraph serve` started?") from exc
-        if not fallback:
-            raise ServingError(f"model {model!r} is not served and graph.fallback_to_base is off; register and serve its adapter") from exc
-    return ModelTurn(model_turn(factory, BASE_MODEL_NAME, messages, tools=tools, fallback=False, name=name).message, BASE_MODEL_NAME, True)
+    chain = ((BASE_MODEL_NAME,) if fallback else ()) if isinstance(fallback, bool) else tuple(fallback)
+    chain = tuple(dict.fromkeys(m for m in chain if m != model))
+    tried = [model]
+    last: BaseException | None = None
+    for candidate in (model, *chain):
+        try:
+            return ModelTurn(_ask(factory, candidate, messages, tools, name), candidate, candidate != model)
+        except Exception as exc:
+            if _is_unreachable(exc):
+                raise ServingError(
+                    f"model {candidate!r}: the model server is not reachable ({exc}); start it with `agentgraph serve` or check server.urls"
+                ) from exc
+            if not is_model_missing(exc):
+                raise
+            if candidate == BASE_MODEL_NAME:
+                raise ServingError(f"model {candidate!r} is not served: is server.urls the server `agentgraph serve` started?") from exc
+            if not chain:
+                raise ServingError(f"model {model!r} is not served and graph.fallback_to_base is off; register and serve its adapter") from exc
+            if candidate != model:
+                tried.append(candidate)
+            last = exc
+    raise ServingError(f"none of the models {', '.join(repr(m) for m in tried)} is served (graph.fallback_models)") from last
 
 
 def _ask(factory: ModelFactory, model: str, messages: Sequence[BaseMessage], tools: Sequence[dict], name: str) -> AIMessage:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from agentgraph.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-AGENTS = ("router", "math", "retrieval", "writing")
+AGENTS = ("router", "math", "retrieval", "writing", "tools")
 Method = Literal["sft", "dpo", "kto"]
 METHODS: tuple[str, ...] = ("sft", "dpo", "kto")
 

@@ -54,6 +54,28 @@ def python_literal(value: Any) -> str:
     return "[" + ", ".join(python_literal(v) for v in value) + "]"
 
 
+def type_text(schema: Any) -> str:
+    """A parameter's type as the listing writes it: `str`, `int`, ..., an enum as its values
+    (`"c"|"f"`), a typed array as `list[int]`, an object with properties as `{key: type, ...}`, an
+    optional value (`anyOf` X or null) as X; anything else as `any`."""
+    if not isinstance(schema, dict):
+        return "any"
+    options = schema.get("anyOf")
+    if "type" not in schema and isinstance(options, list):
+        # Optional[X] (X or null) is listed as X; any other union has no one type to show
+        kept = [option for option in options if not (isinstance(option, dict) and option.get("type") == "null")]
+        return type_text(kept[0]) if len(kept) == 1 else "any"
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return "|".join(python_literal(value) for value in schema["enum"])
+    kind = schema.get("type")
+    text = _JSON_TYPES.get(kind, "any") if isinstance(kind, str) else "any"
+    if kind == "array" and isinstance(schema.get("items"), dict) and "type" in schema["items"]:
+        return f"list[{type_text(schema['items'])}]"
+    if kind == "object" and isinstance(schema.get("properties"), dict) and schema["properties"]:
+        return "{" + ", ".join(f"{key}: {type_text(sub)}" for key, sub in schema["properties"].items()) + "}"
+    return text
+
+
 def tool_signature(tool: dict) -> str:
     """One line for a tool: `name(arg: type, opt: type = default) - description`."""
     function = tool.get("function", tool) if isinstance(tool, dict) else tool
@@ -63,8 +85,7 @@ def tool_signature(tool: dict) -> str:
     required = params.get("required") or []
     args = []
     for name, schema in props.items():
-        kind = schema.get("type")
-        arg = f"{name}: {_JSON_TYPES.get(kind, 'any') if isinstance(kind, str) else 'any'}"
+        arg = f"{name}: {type_text(schema)}"
         if name not in required:
             arg += f" = {python_literal(schema['default']) if 'default' in schema else 'None'}"
         args.append(arg)

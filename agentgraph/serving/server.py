@@ -55,7 +55,7 @@ def vllm_command(
     if profile.chat_template_path is not None:
         command += ["--chat-template", str(profile.chat_template_path)]
     if adapters:
-        command += ["--enable-lora", "--max-loras", str(max(server.max_loras, 1)), "--max-lora-rank", str(server.max_lora_rank)]
+        command += ["--enable-lora", "--max-loras", str(max(server.max_loras, len(adapters))), "--max-lora-rank", str(server.max_lora_rank)]
         command += ["--lora-modules", *(f"{entry.name}={entry.path}" for entry in adapters)]
     return command + list(profile.extra_vllm_args) + list(server.extra_args)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from agentgraph.finetune.datasets import math as math_data
 from agentgraph.finetune.datasets import retrieval as retrieval_data
 from agentgraph.finetune.datasets import router as router_data
+from agentgraph.finetune.datasets import tools as tools_data
 from agentgraph.finetune.datasets import writing as writing_data
 from agentgraph.finetune.datasets.common import (
     GENERATION_ORDER,
@@ -37,8 +38,8 @@ from agentgraph.finetune.datasets.common import (
     write_jsonl,
 )
 
-AGENTS = ("router", "math", "retrieval", "writing")
-DEFAULT_TRAIN = {"router": 600, "math": 600, "retrieval": 400, "writing": 400}
+AGENTS = ("router", "math", "retrieval", "writing", "tools")
+DEFAULT_TRAIN = {"router": 600, "math": 600, "retrieval": 400, "writing": 400, "tools": 800}
 DEFAULT_VAL = 100
 DEFAULT_TEST = 100
 STAMP = "built.json"
@@ -49,8 +50,11 @@ ROW_SOURCES = (
 )
 """Modules outside the builders whose code shapes the rows: system prompts, tool schemas, the calculator."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
-_MAKERS = {"router": router_data.make_example, "math": math_data.make_example, "writing": writing_data.make_example}
-_MODULES = {"router": router_data, "math": math_data, "retrieval": retrieval_data, "writing": writing_data}
+_MAKERS = {
+    "router": router_data.make_example, "math": math_data.make_example, "writing": writing_data.make_example,
+    "tools": tools_data.make_example,
+}
+_MODULES = {"router": router_data, "math": math_data, "retrieval": retrieval_data, "writing": writing_data, "tools": tools_data}
 
 
 def build_dataset(

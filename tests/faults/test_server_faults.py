@@ -127,7 +127,16 @@ def test_a_missing_adapter_falls_back_to_the_base_model(make_settings):
             values = build(saver, None, settings).invoke({"messages": [HumanMessage(QUESTION)]}, thread_config("t1"))
         assert values["fallbacks"] == ["math"]
         assert values["results"]["math-1"]["model"] == "base"
-        assert [(r["model"], r["status"]) for r in server.requests()][1:3] == [("math", 404), ("base", 200)]
+        assert [(r["model"], r["status"]) for r in server.requests()][1:4] == [("math", 404), ("tools", 404), ("base", 200)]
+
+
+def test_a_missing_adapter_falls_back_to_the_tools_adapter_first(make_settings):
+    with FakeModelServer("--models", "base,router,writing,tools") as server:
+        with open_checkpointer(settings := make_settings(server.url)) as saver:
+            values = build(saver, None, settings).invoke({"messages": [HumanMessage(QUESTION)]}, thread_config("t1"))
+        assert values["fallbacks"] == ["math"]
+        assert values["results"]["math-1"]["model"] == "tools"
+        assert [(r["model"], r["status"]) for r in server.requests()][1:3] == [("math", 404), ("tools", 200)]
 
 
 def test_a_missing_adapter_without_fallback_is_a_clear_error(make_settings):

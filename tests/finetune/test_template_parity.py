@@ -37,6 +37,27 @@ def schedule(day: str, hour: int, urgent: bool = False, tags: list[str] | None =
     return "booked"
 
 
+RICH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "ship",
+        "description": "Ship a parcel.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "to": {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}},
+                "speed": {"type": "string", "enum": ["slow", "fast"], "default": "slow"},
+                "weights": {"type": "array", "items": {"type": "number"}},
+                "code": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+                "note": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+            },
+            "required": ["to"],
+        },
+    },
+}
+"""Enum, nested object, typed array and optional parameters: the listing shows each the same way in both renderers."""
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -102,6 +123,17 @@ CASES = [
             HumanMessage("Say bye."),
             AIMessage("Bye."),
         ],
+    ),
+    Case(
+        "enum, nested and list arguments, two calls in one turn",
+        [
+            HumanMessage("Ship to 4 Elm Road, Oslo fast, and to 9 Bay Street, Lima."),
+            AIMessage("", tool_calls=[
+                tool_call("ship", "s1", to={"street": "4 Elm Road", "city": "Oslo"}, speed="fast", weights=[1.5, 2.0]),
+                tool_call("ship", "s2", to={"street": "9 Bay Street", "city": "Lima"}, code=7),
+            ]),
+        ],
+        [RICH_TOOL],
     ),
     Case(
         "tools without a system prompt, two rounds",
@@ -302,8 +334,13 @@ def test_tool_listing_is_terse(vllm_side: VllmSide, tokenizer: Any) -> None:
     )
     schedule_line = tokenizer.decode(vllm_side.ids(messages, [convert_to_openai_tool(schedule)], True)).split("\n")[3]
     assert schedule_line == (
-        "schedule(day: str, hour: int, urgent: bool = False, tags: any = None, meta: any = None) - "
+        "schedule(day: str, hour: int, urgent: bool = False, tags: list[str] = None, meta: dict = None) - "
         "Book a slot. Any day of the week."
+    )
+    rich_line = tokenizer.decode(vllm_side.ids(messages, [RICH_TOOL], True)).split("\n")[3]
+    assert rich_line == (
+        'ship(to: {street: str, city: str}, speed: "slow"|"fast" = "slow", weights: list[float] = None, '
+        "code: int = None, note: any = None) - Ship a parcel."
     )
 
 

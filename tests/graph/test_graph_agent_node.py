@@ -119,9 +119,24 @@ def test_edited_arguments_are_validated_too(settings, saver):
     assert tool_replies(out, "retrieval-1")[0].content == "invalid edited arguments for search: query: Field required"
 
 
+def test_falls_back_to_the_tools_adapter_when_the_agents_adapter_is_not_served(agents, settings):
+    script = Script(
+        missing=["math"],
+        router=[ai("", handoff("math", "2+2"))],
+        tools=[ai("", call("calculator", expression="2+2")), ai("The answer is 4.")],
+    )
+    out = build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
+
+    assert out["answer"] == "The answer is 4."
+    result = out["results"]["math-1"]
+    assert result["model"] == "tools" and result["fell_back"] is True
+    assert out["fallbacks"] == ["math"]
+    assert script.models_called() == ["router", "math", "tools", "tools"]
+
+
 def test_falls_back_to_the_base_model_when_the_adapter_is_not_served(agents, settings):
     script = Script(
-        missing=["math", "router"],
+        missing=["math", "router", "tools"],
         base=[ai("", handoff("math", "2+2")), ai("", call("calculator", expression="2+2")), ai("The answer is 4.")],
     )
     out = build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
@@ -131,8 +146,8 @@ def test_falls_back_to_the_base_model_when_the_adapter_is_not_served(agents, set
     assert result["model"] == "base" and result["fell_back"] is True
     assert out["transcripts"]["math-1"]["model"] == "base"
     assert out["fallbacks"] == ["supervisor", "math"]
-    # after the first 404 the agent stays on the base model
-    assert script.models_called() == ["router", "base", "math", "base", "base"]
+    # adapter -> tools -> base; after the first 404s the agent stays on the base model
+    assert script.models_called() == ["router", "tools", "base", "math", "tools", "base", "base"]
 
 
 def test_without_fallback_a_missing_adapter_is_a_clear_error(agents, settings):
@@ -144,7 +159,7 @@ def test_without_fallback_a_missing_adapter_is_a_clear_error(agents, settings):
 
 
 def test_a_missing_base_model_is_a_clear_error(agents, settings):
-    script = Script(missing=["router", "base"])
+    script = Script(missing=["router", "tools", "base"])
     with pytest.raises(ServingError, match="model 'base' is not served"):
         build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
-    assert script.models_called() == ["router", "base"]
+    assert script.models_called() == ["router", "tools", "base"]

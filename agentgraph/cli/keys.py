@@ -41,17 +41,25 @@ def create(
 
 def list_keys() -> None:
     """List the keys: id, name, role, the start of the token, limit, created and revoked times."""
-    from rich.console import Console
-    from rich.table import Table
-
     with _keys() as store:
         infos = store.list_keys()
-    table = Table("id", "name", "role", "token starts", "runs/min", "created", "revoked")
+    if not infos:
+        typer.echo("no API keys yet: agentgraph keys create --name NAME --role admin")
+        return
+    rows = [("id", "name", "role", "token", "runs/min", "created", "revoked")]
     for info in infos:
-        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else ""
-        limit = str(info.runs_per_minute) if info.runs_per_minute else "default"
-        table.add_row(info.key_id, info.name, info.role, info.prefix + "...", limit, info.created_at.isoformat(timespec="seconds"), revoked)
-    Console().print(table if infos else "no API keys yet: agentgraph keys create --name NAME --role admin")
+        rows.append((
+            info.key_id,
+            info.name,
+            info.role,
+            info.prefix + "...",
+            str(info.runs_per_minute) if info.runs_per_minute else "default",
+            info.created_at.isoformat(timespec="seconds"),
+            info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 def revoke(name_or_id: str = typer.Argument(..., help="The key's name or id (see `agentgraph keys list`).")) -> None:

@@ -196,3 +196,24 @@ def test_the_agentgraph_image_is_the_one_the_dockerfile_builds():
     copied = [part for line in text.splitlines() if line.startswith("COPY ") for part in line.split()[1:-1]]
     assert copied and all((root / path).exists() for path in copied), [p for p in copied if not (root / p).exists()]
     assert "-c constraints.txt" in text and "vllm" not in text.split("RUN pip install", 1)[1].split("\n")[0]
+
+
+def test_the_workers_take_the_first_admin_key_from_a_secret(resources, monkeypatch, tmp_path):
+    from agentgraph.apikeys import MIN_TOKEN_CHARS
+
+    main = container(find(resources, "Deployment", "agentgraph"), "agentgraph")
+    (entry,) = [e for e in main["env"] if e["name"] == "AGENTGRAPH_SERVICE__BOOTSTRAP_ADMIN_KEY"]
+    assert "value" not in entry  # never written into the manifest itself
+    ref = entry["valueFrom"]["secretKeyRef"]
+    secret = find(resources, "Secret", ref["name"])
+    placeholder = secret["stringData"][ref["key"]]
+    # a Secret applied without replacing the placeholder stops the service instead of serving a known key
+    assert len(placeholder) < MIN_TOKEN_CHARS
+
+    for name in list(os.environ):
+        if name.startswith("AGENTGRAPH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AGENTGRAPH_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv(entry["name"], "agk_" + "k" * 43)
+    key = Settings().service.bootstrap_admin_key
+    assert key is not None and key.get_secret_value() == "agk_" + "k" * 43 and "k" * 43 not in repr(Settings().service)

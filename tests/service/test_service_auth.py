@@ -215,6 +215,7 @@ def test_keys_are_stored_as_digests_and_the_bootstrap_key_once(database, model_s
     assert [r["role"] for r in rows if r["name"].startswith("bootstrap-admin")] == ["admin"]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the server thread exits
 def test_a_short_bootstrap_key_is_refused_without_showing_it(tmp_path, model_server, capfd):
     url = f"sqlite:///{tmp_path / 'short.db'}"
     upgrade(url)

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
 from agentgraph.checkpoint.appendlog import AppendLog, Key, StoredList, extends
-from agentgraph.checkpoint.queries import Queries, chunks
+from agentgraph.checkpoint.queries import Queries, chunks, whole_row_fields
 from agentgraph.checkpoint.serde import StateSerializer, UnserializableValueError, describe_unserializable
 from agentgraph.db.engine import WRITE_OPTION
 from agentgraph.db.migrate import check_connection
@@ -261,10 +261,34 @@ class _BlobRow(NamedTuple):
     snapshot_version: str
 
 
-class _StoredValues:
-    """Channel values rebuilt from blob rows, following append-only deltas back to a full value."""
+@dataclass
+class _NewValues:
+    """The blob rows of a checkpoint's new values, and the lists to remember once it is committed."""
 
-    def __init__(self, rows: Iterable[Row[Any]], serde: SerializerProtocol) -> None:
+    full: list[dict[str, Any]] = field(default_factory=list)
+    deltas: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
+    """Rows holding the items appended to a stored list, each with the whole list."""
+    remembered: list[tuple[Key, StoredList]] = field(default_factory=list)
+
+
+def _split_channels(checkpoint: Checkpoint, new_versions: ChannelVersions) -> tuple[dict[str, Any], dict[str, str]]:
+    """The channel values kept inside the checkpoint row, and the versions of those stored as blob rows."""
+    versions = checkpoint["channel_versions"]
+    inline: dict[str, Any] = {}
+    blob_versions: dict[str, str] = {}
+    for channel, value in checkpoint["channel_values"].items():
+        if _is_inline(value):
+            inline[channel] = value
+        elif (version := versions.get(channel, new_versions.get(channel))) is not None:
+            blob_versions[channel] = str(version)
+    return inline, blob_versions
+
+
+class _StoredValues:
+    """Channel values rebuilt from blob rows (`_BlobRow`s or result rows of `BLOB_COLUMNS`), following
+    append-only deltas back to a full value."""
+
+    def __init__(self, rows: Iterable[Any], serde: SerializerProtocol) -> None:
         self.serde = serde
         self.rows = {(r.thread_id, r.checkpoint_ns, r.channel, r.version): r for r in rows}
         self._lists: dict[tuple[str, str, str, str], list[Any]] = {}
@@ -454,27 +478,27 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         configurable = config["configurable"]
         thread_id = str(configurable["thread_id"])
         ns = configurable.get("checkpoint_ns", "") or ""
-        parent_id = configurable.get("checkpoint_id")
-        values = checkpoint["channel_values"]
-        versions = checkpoint["channel_versions"]
+        inline, blob_versions = _split_channels(checkpoint, new_versions)
+        new = self._new_value_rows(thread_id, ns, checkpoint["channel_values"], blob_versions, new_versions)
+        checkpoint_row = self._checkpoint_row(config, checkpoint, metadata, inline, blob_versions)
+        yield from self._write_checkpoint(checkpoint_row, new)
+        next_config: RunnableConfig = {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}
+        }
+        return Committed(next_config, lambda: self._lists.remember(new.remembered))
 
-        inline: dict[str, Any] = {}
-        blob_versions: dict[str, str] = {}
-        for channel, value in values.items():
-            if _is_inline(value):
-                inline[channel] = value
-            elif (version := versions.get(channel, new_versions.get(channel))) is not None:
-                blob_versions[channel] = str(version)
-
-        full_rows: list[dict[str, Any]] = []
-        delta_rows: list[tuple[dict[str, Any], Any]] = []
-        remembered: list[tuple[Key, StoredList]] = []
+    def _new_value_rows(
+        self, thread_id: str, ns: str, values: dict[str, Any], blob_versions: dict[str, str], new_versions: ChannelVersions
+    ) -> _NewValues:
+        """The blob rows of the channels written in this checkpoint: a list that extends the one
+        remembered for its channel is stored as the appended items (a delta), every other value whole."""
+        new = _NewValues()
         for channel, raw_version in new_versions.items():
             if channel not in blob_versions:
                 continue
             version = str(raw_version)
             value = values[channel]
-            row = {"thread_id": thread_id, "checkpoint_ns": ns, "channel": channel, "version": version}
+            row: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns, "channel": channel, "version": version}
             if type(value) is list:
                 key = (thread_id, ns, channel)
                 last = self._lists.get(key)
@@ -493,24 +517,35 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
                         depth=last.depth + 1,
                         snapshot_version=last.snapshot,
                     )
-                    delta_rows.append((row, value))
-                    remembered.append((key, StoredList(version, list(value), last.depth + 1, last.snapshot)))
+                    new.deltas.append((row, value))
+                    new.remembered.append((key, StoredList(version, list(value), last.depth + 1, last.snapshot)))
                     continue
-                remembered.append((key, StoredList(version, list(value), 0, version)))
+                new.remembered.append((key, StoredList(version, list(value), 0, version)))
             type_, blob = self._dump(channel, value)
             row.update(type=type_, blob=blob, base_version=None, depth=0, snapshot_version=version)
-            full_rows.append(row)
+            new.full.append(row)
+        return new
 
+    def _checkpoint_row(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        inline: dict[str, Any],
+        blob_versions: dict[str, str],
+    ) -> dict[str, Any]:
+        """The checkpoint's own row: its body with the inline values, and the versions of the stored ones."""
+        configurable = config["configurable"]
         body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
         body["channel_values"] = inline
         type_, blob = self._dump("<checkpoint>", body)
         meta = get_serializable_checkpoint_metadata(config, metadata)
         run_id = meta.get("run_id")
-        checkpoint_row = {
-            "thread_id": thread_id,
-            "checkpoint_ns": ns,
+        return {
+            "thread_id": str(configurable["thread_id"]),
+            "checkpoint_ns": configurable.get("checkpoint_ns", "") or "",
             "checkpoint_id": checkpoint["id"],
-            "parent_checkpoint_id": parent_id,
+            "parent_checkpoint_id": configurable.get("checkpoint_id"),
             "run_id": str(run_id) if run_id is not None else None,
             "created_at": _parse_ts(checkpoint.get("ts")),
             "type": type_,
@@ -519,36 +554,35 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             "metadata": meta,
         }
 
-        def store_whole(row: dict[str, Any], value: Any) -> None:
-            """Turn a delta whose base is gone (pruned or deleted meanwhile) into a full value."""
-            type_, blob = self._dump(row["channel"], value)
-            row.update(type=type_, blob=blob, base_version=None, depth=0, snapshot_version=row["version"])
-            full_rows.append(row)
-            key = (thread_id, ns, row["channel"])
-            remembered[:] = [(k, e) for k, e in remembered if k != key]
-            remembered.append((key, StoredList(row["version"], list(value), 0, row["version"])))
-
+    def _write_checkpoint(self, checkpoint_row: dict[str, Any], new: _NewValues) -> Plan[None]:
+        """Write the new values and the checkpoint: on PostgreSQL in one statement, else row by row. A
+        delta whose base is gone (pruned or deleted meanwhile) is written whole instead."""
         q = self.queries
         if q.single_statement_put:
-            stmt = q.put_in_one_statement(len(full_rows), len(delta_rows))
-            saved = yield Op(stmt, _put_params(checkpoint_row, full_rows, [r for r, _ in delta_rows]), fetch=True)
+            stmt = q.put_in_one_statement(len(new.full), len(new.deltas))
+            saved = yield Op(stmt, _put_params(checkpoint_row, new.full, [r for r, _ in new.deltas]), fetch=True)
             if not saved:
-                for row, value in delta_rows:
-                    store_whole(row, value)
-                stmt = q.put_in_one_statement(len(full_rows), 0)
-                yield Op(stmt, _put_params(checkpoint_row, full_rows, []), fetch=True)
+                for row, value in new.deltas:
+                    self._store_whole(new, row, value)
+                stmt = q.put_in_one_statement(len(new.full), 0)
+                yield Op(stmt, _put_params(checkpoint_row, new.full, []), fetch=True)
         else:
-            for row, value in delta_rows:
+            for row, value in new.deltas:
                 if not (yield Op(q.insert_delta, row, fetch=True)):
                     if not (yield Op(q.blob_exists, row, fetch=True)):
-                        store_whole(row, value)
-            if full_rows:
-                yield Op(q.insert_blobs, full_rows)
+                        self._store_whole(new, row, value)
+            if new.full:
+                yield Op(q.insert_blobs, new.full)
             yield Op(q.upsert_checkpoint, checkpoint_row)
-        next_config: RunnableConfig = {
-            "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}
-        }
-        return Committed(next_config, lambda: self._lists.remember(remembered))
+
+    def _store_whole(self, new: _NewValues, row: dict[str, Any], value: Any) -> None:
+        """Turn a delta of `new` into a full value."""
+        type_, blob = self._dump(row["channel"], value)
+        row.update(type=type_, blob=blob, base_version=None, depth=0, snapshot_version=row["version"])
+        new.full.append(row)
+        key = (row["thread_id"], row["checkpoint_ns"], row["channel"])
+        new.remembered[:] = [(k, e) for k, e in new.remembered if k != key]
+        new.remembered.append((key, StoredList(row["version"], list(value), 0, row["version"])))
 
     def _put_writes_plan(
         self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
@@ -624,16 +658,13 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         write_rows: list[_WriteRow] = []
         blob_rows: list[_BlobRow] = []
         for r in (yield Op(stmt, params, fetch=True, merge=merge)):
-            if r.kind == "c":
-                head = _CheckpointRow(r.thread_id, r.checkpoint_ns, r.key, r.ref, r.type, r.blob, r.doc, r.meta)
-            elif r.kind == "w":
-                write_rows.append(
-                    _WriteRow(r.thread_id, r.checkpoint_ns, r.key, r.ref, r.path, r.num, r.channel, r.type, r.blob)
-                )
+            kind, fields = whole_row_fields(r)
+            if kind == "c":
+                head = _CheckpointRow(**fields)
+            elif kind == "w":
+                write_rows.append(_WriteRow(**fields))
             else:
-                blob_rows.append(
-                    _BlobRow(r.thread_id, r.checkpoint_ns, r.channel, r.key, r.type, r.blob, r.path, r.num, r.ref)
-                )
+                blob_rows.append(_BlobRow(**fields))
         if head is None:
             return Committed(None, lambda: None)
         values = _StoredValues(blob_rows, self.serde)

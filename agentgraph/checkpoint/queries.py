@@ -53,7 +53,50 @@ BLOB_COLUMNS = (
     blobs.c.snapshot_version,
 )
 
+WHOLE_ROW: tuple[str, ...] = ("thread_id", "checkpoint_ns", "channel", "key", "ref", "path", "num", "type", "blob", "doc", "meta")
+"""The columns of the one-round-trip checkpoint read, after its `kind` tag: one shape for its three kinds
+of row, each column carrying one field of each kind (`WHOLE_ROW_FIELDS`)."""
+
+WHOLE_ROW_FIELDS: dict[str, dict[str, str]] = {
+    "c": {  # the checkpoint
+        "thread_id": "thread_id", "checkpoint_ns": "checkpoint_ns", "key": "checkpoint_id", "ref": "parent_checkpoint_id",
+        "type": "type", "blob": "checkpoint", "doc": "blob_versions", "meta": "metadata",
+    },
+    "w": {  # its pending writes
+        "thread_id": "thread_id", "checkpoint_ns": "checkpoint_ns", "channel": "channel", "key": "checkpoint_id",
+        "ref": "task_id", "path": "task_path", "num": "idx", "type": "type", "blob": "blob",
+    },
+    "b": {  # the stored values it uses, with the rest of their delta chains
+        "thread_id": "thread_id", "checkpoint_ns": "checkpoint_ns", "channel": "channel", "key": "version",
+        "ref": "snapshot_version", "path": "base_version", "num": "depth", "type": "type", "blob": "blob",
+    },
+}
+"""Per kind of row of the one-round-trip read: which column of `WHOLE_ROW` carries which field (named as
+the column of its table)."""
+
+
+def whole_row_fields(row: Any) -> tuple[str, dict[str, Any]]:
+    """The kind of a row of the one-round-trip read (`c`, `w` or `b`) and its fields by name."""
+    return row.kind, {field: getattr(row, column) for column, field in WHOLE_ROW_FIELDS[row.kind].items()}
+
+
 _P = sa.bindparam
+
+
+_NULL_TYPES: dict[str, Any] = {"num": sa.Integer, "doc": checkpoints.c.metadata.type, "meta": checkpoints.c.metadata.type}
+"""The type of an unused column of `WHOLE_ROW` (a typed NULL); the others are text."""
+
+
+def _whole_row(kind: str, source: Any) -> list[sa.ColumnElement[Any]]:
+    """The columns of a `kind` row of `WHOLE_ROW`, its fields taken from `source` (columns by name)."""
+    fields = WHOLE_ROW_FIELDS[kind]
+    return [
+        sa.literal(kind, sa.Text).label("kind"),
+        *(
+            (source[fields[column]] if column in fields else sa.null().cast(_NULL_TYPES.get(column, sa.Text))).label(column)
+            for column in WHOLE_ROW
+        ),
+    ]
 
 
 def _pk(table: sa.Table) -> list[sa.Column[Any]]:
@@ -70,9 +113,13 @@ class Queries:
         self.single_statement_put = dialect == "postgresql"
         self._put_statements: dict[tuple[int, int], Executable] = {}
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        cp, bl, wr = checkpoints.c, blobs.c, writes.c
+        self._puts(insert)
+        self._reads()
+        self._deletes_and_copies(insert)
 
-        # --- put ---
+    def _puts(self, insert: Any) -> None:
+        """The statements of `put` (a checkpoint, its full values and deltas) and `put_writes`."""
+        bl = blobs.c
         ins = insert(checkpoints)
         self.upsert_checkpoint: Executable = ins.on_conflict_do_update(
             index_elements=_pk(checkpoints),
@@ -114,8 +161,6 @@ class Queries:
             bl.channel == _P("channel"),
             bl.version == _P("version"),
         )
-
-        # --- put_writes ---
         ins_w = insert(writes)
         self.upsert_writes: Executable = ins_w.on_conflict_do_update(
             index_elements=_pk(writes),
@@ -123,7 +168,9 @@ class Queries:
         )
         self.insert_writes: Executable = insert(writes).on_conflict_do_nothing(index_elements=_pk(writes))
 
-        # --- reads ---
+    def _reads(self) -> None:
+        """The statements that read checkpoints back: writes and value chains by key, whole checkpoints."""
+        bl, wr = blobs.c, writes.c
         self.select_writes_by_keys: Executable = sa.select(*WRITE_COLUMNS).where(
             sa.tuple_(wr.thread_id, wr.checkpoint_ns, wr.checkpoint_id).in_(_P("keys", expanding=True))
         )
@@ -149,10 +196,12 @@ class Queries:
         # PostgreSQL: the same for several threads at once (parameters `thread_ids`, `checkpoint_nss`:
         # arrays of the same length), the rows of each told apart by thread_id and checkpoint_ns.
         self.select_whole_latest_many: Executable | None = (
-            self._whole_checkpoint(self._heads_of_many()) if dialect == "postgresql" else None
+            self._whole_checkpoint(self._heads_of_many()) if self.dialect == "postgresql" else None
         )
 
-        # --- deletes and copies ---
+    def _deletes_and_copies(self, insert: Any) -> None:
+        """The statements that delete, copy and prune threads."""
+        cp, bl, wr = checkpoints.c, blobs.c, writes.c
         self.delete_thread: tuple[Executable, ...] = tuple(
             sa.delete(t).where(t.c.thread_id == _P("thread_id")) for t in (writes, blobs, checkpoints)
         )
@@ -193,7 +242,7 @@ class Queries:
             )
             .values(parent_checkpoint_id=None)
         )
-        self.select_thread_ids: Executable = sa.select(cp.thread_id).distinct().order_by(cp.thread_id)
+        self.select_thread_ids: sa.Select[Any] = sa.select(cp.thread_id).distinct().order_by(cp.thread_id)
 
     @staticmethod
     def _head(*, by_id: bool) -> sa.Select[Any]:
@@ -254,29 +303,13 @@ class Queries:
             .cte("targets")
             .prefix_with("MATERIALIZED")
         )
-        text, integer = sa.null().cast(sa.Text), sa.null().cast(sa.Integer)
-        json = sa.null().cast(checkpoints.c.metadata.type)
-        head_row = sa.select(
-            sa.literal("c", sa.Text).label("kind"),
-            head.c.thread_id,
-            head.c.checkpoint_ns,
-            text.label("channel"),
-            head.c.checkpoint_id.label("key"),
-            head.c.parent_checkpoint_id.label("ref"),
-            text.label("path"),
-            integer.label("num"),
-            head.c.type,
-            head.c.checkpoint.label("blob"),
-            head.c.blob_versions.label("doc"),
-            head.c.metadata.label("meta"),
-        )
+        head_row = sa.select(*_whole_row("c", head.c))
         of_head = sa.and_(
             wr.thread_id == head.c.thread_id,
             wr.checkpoint_ns == head.c.checkpoint_ns,
             wr.checkpoint_id == head.c.checkpoint_id,
         )
-        write_columns = (wr.thread_id, wr.checkpoint_ns, wr.channel, wr.checkpoint_id, wr.task_id, wr.task_path, wr.idx, wr.type, wr.blob)
-        write_rows = self._tagged_lookup("w", head, write_columns, of_head, json)
+        write_rows = self._tagged_lookup("w", head, writes, of_head)
         same_chain = sa.and_(
             bl.snapshot_version == targets.c.snapshot_version,
             bl.channel == targets.c.channel,
@@ -285,29 +318,21 @@ class Queries:
             bl.thread_id + "" == targets.c.thread_id,
             bl.checkpoint_ns + "" == targets.c.checkpoint_ns,
         )
-        chain_columns = (bl.thread_id, bl.checkpoint_ns, bl.channel, bl.version, bl.snapshot_version, bl.base_version, bl.depth, bl.type, bl.blob)
-        chain_rows = self._tagged_lookup("b", targets, chain_columns, same_chain, json)
+        chain_rows = self._tagged_lookup("b", targets, blobs, same_chain)
         return sa.union_all(head_row, write_rows, chain_rows)
 
-    def _tagged_lookup(
-        self,
-        kind: str,
-        outer: sa.CTE,
-        columns: Sequence[sa.ColumnElement[Any]],
-        condition: sa.ColumnElement[bool],
-        json: sa.ColumnElement[Any],
-    ) -> sa.Select[Any]:
-        """Rows of `columns` matching `condition` for each row of `outer`, tagged with `kind`.
+    def _tagged_lookup(self, kind: str, outer: sa.CTE, table: sa.Table, condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        """The rows of `table` matching `condition` for each row of `outer`, as `kind` rows of `WHOLE_ROW`.
 
         PostgreSQL gets an index lookup per outer row (LATERAL, kept from being pulled up into a
         join by OFFSET 0): as a join, its planner, which cannot estimate the outer rows, hashes a
         scan of the whole table.
         """
-        tag = sa.literal(kind, sa.Text)
         if self.dialect == "postgresql":
+            columns = [table.c[field] for field in WHOLE_ROW_FIELDS[kind].values()]
             found = sa.select(*columns).where(condition).offset(0).lateral(f"{kind}_rows")
-            return sa.select(tag, *found.c, json, json).select_from(outer).join(found, sa.true())
-        return sa.select(tag, *columns, json, json).join(outer, condition)
+            return sa.select(*_whole_row(kind, found.c)).select_from(outer).join(found, sa.true())
+        return sa.select(*_whole_row(kind, table.c)).join(outer, condition)
 
     # --- statements built per call ---
 

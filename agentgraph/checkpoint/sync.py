@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -181,7 +182,7 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
         retention: Retention,
         *,
         thread_id: str | None = None,
-        export: Callable[[list[CheckpointTuple]], None] | None = None,
+        export: Callable[[builtins.list[CheckpointTuple]], None] | None = None,  # `list` here is the method
     ) -> PruneResult:
         """Prune every thread (or one) to `retention`, handing what is removed to `export` first."""
         total = PruneResult()

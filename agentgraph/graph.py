@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from agentgraph.agent import AgentSpec
+from agentgraph.compat import CONFIG_KEY_DURABILITY
 from agentgraph.errors import ConfigError
 from agentgraph.modelcall import ModelFactory, served_model_factory
 from agentgraph.node import Citer, RequestBuilder, agent_node

@@ -24,11 +24,10 @@ from inspect import isclass
 from typing import Any, Literal
 
 import ormsgpack
-from langgraph.checkpoint.serde import _msgpack as lg_msgpack
 from langgraph.checkpoint.serde import jsonplus
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
+from agentgraph.compat import SAFE_MSGPACK_METHODS, SAFE_MSGPACK_TYPES, DeltaSnapshot, msgpack_ext_hook, send_from_args
 from agentgraph.errors import StorageError
 
 _UNPACK_OPTION = ormsgpack.OPT_NON_STR_KEYS
@@ -144,7 +143,7 @@ def _strict_ext_hook(
 
     def allowed_type(module: str, name: str) -> bool:
         key = (module, name)
-        return key in lg_msgpack.SAFE_MSGPACK_TYPES or allowed is True or (allowed is not None and key in allowed)
+        return key in SAFE_MSGPACK_TYPES or allowed is True or (allowed is not None and key in allowed)
 
     def refuse(module: str, name: str, why: str) -> StorageError:
         error = StorageError(f"a stored value of type {module}.{name} cannot be restored: {why}")
@@ -164,13 +163,13 @@ def _strict_ext_hook(
 
     def hook(code: int, data: bytes) -> Any:
         if code == jsonplus.EXT_DELTA_SNAPSHOT:
-            return _DeltaSnapshot(ormsgpack.unpackb(data, ext_hook=hook, option=_UNPACK_OPTION))
+            return DeltaSnapshot(ormsgpack.unpackb(data, ext_hook=hook, option=_UNPACK_OPTION))
         if code not in _TYPED_EXTS:
-            return jsonplus._msgpack_ext_hook(code, data)
+            return msgpack_ext_hook(code, data)
         tup = ormsgpack.unpackb(data, ext_hook=hook, option=_UNPACK_OPTION)
         module, name, payload = tup[0], tup[1], tup[2]
         if code == jsonplus.EXT_METHOD_SINGLE_ARG:
-            if (module, name, tup[3]) not in lg_msgpack.SAFE_MSGPACK_METHODS:
+            if (module, name, tup[3]) not in SAFE_MSGPACK_METHODS:
                 raise refuse(module, name, f"method {tup[3]} is not allowed")
         elif not allowed_type(module, name):
             raise refuse(
@@ -185,7 +184,7 @@ def _strict_ext_hook(
                 return cls(payload)
             if code == jsonplus.EXT_CONSTRUCTOR_POS_ARGS:
                 if module == "langgraph.types" and name == "Send":
-                    return jsonplus._send_from_args(payload)
+                    return send_from_args(payload)
                 return cls(*payload)
             if code == jsonplus.EXT_CONSTRUCTOR_KW_ARGS:
                 return cls(**payload)
@@ -328,7 +327,7 @@ def _children(value: Any) -> Iterator[tuple[str, Any]]:
     elif isinstance(value, (list, tuple, set, frozenset)):
         for i, v in enumerate(value):
             yield f"[{i}]", v
-    elif isinstance(value, _DeltaSnapshot):
+    elif isinstance(value, DeltaSnapshot):
         yield ".value", value.value
     elif dataclasses.is_dataclass(value) and not isclass(value):
         for f in dataclasses.fields(value):

@@ -28,6 +28,7 @@ from langgraph.store.base import BaseStore, Item, PutOp, SearchItem
 
 from agentgraph.errors import AgentgraphError
 from agentgraph.settings import MemorySettings, Settings, get_settings
+from agentgraph.untrusted import FUNCTION_WORDS as _FUNCTION_WORDS
 
 __all__ = [
     "MEMORY_NAMESPACE",
@@ -61,16 +62,6 @@ USER_ID_KEY = "user_id"
 _WORD = re.compile(r"\w+")
 _CANDIDATES = 20
 """Memories a relevance search looks at beyond the `k` it returns."""
-_FUNCTION_WORDS = frozenset(
-    "a an the and or but of to in on at for by with from as about into that this these those it its "
-    "is are was were be been being am do does did has have had will would can could should shall may might "
-    "i me my mine myself we us our ours you your yours he him his she her they them their user users "
-    "what which who whom when where why how please "
-    "s t".split()
-)
-"""Words that carry no fact: ignored when a fact is checked against the user's messages (so "The user's
-team is called Blue Heron" is what "my team is called Blue Heron" says) and when a memory is matched to a
-question."""
 _REQUEST_WORDS = frozenset("remember recall know tell say write note draft make give get send".split())
 """Words of a request, not of its subject: also ignored when a memory is matched to a question."""
 
@@ -168,8 +159,9 @@ def _own(items: Iterable[Item], namespace: tuple[str, ...]) -> list[Memory]:
 
 def remember(store: BaseStore, user: str, text: str, settings: Settings | None = None) -> str:
     """Store `text` as a memory of `user`; returns its id (the existing one when the fact is known)."""
+    namespace = memory_namespace(user)
     fact = _checked_fact(text, (settings or get_settings()).memory)
-    namespace, key = memory_namespace(user), memory_id(fact)
+    key = memory_id(fact)
     if store.get(namespace, key) is None:
         store.put(namespace, key, {"text": fact})
     return key
@@ -230,8 +222,9 @@ def _deletions(user: str, memories: Sequence[Memory]) -> list[PutOp]:
 
 async def aremember(store: BaseStore, user: str, text: str, settings: Settings | None = None) -> str:
     """`remember`, async."""
+    namespace = memory_namespace(user)
     fact = _checked_fact(text, (settings or get_settings()).memory)
-    namespace, key = memory_namespace(user), memory_id(fact)
+    key = memory_id(fact)
     if await store.aget(namespace, key) is None:
         await store.aput(namespace, key, {"text": fact})
     return key

@@ -27,7 +27,7 @@ from agentgraph.runrequest import Decision, parse_decision  # noqa: F401 - the a
 from agentgraph.settings import PolicySettings
 from agentgraph.threads import run_principal
 from agentgraph.toolrecord import failed, not_run, record_of, with_record
-from agentgraph.untrusted import copied_passage, foreign_destinations, neutralise
+from agentgraph.untrusted import borrowed_words, copied_passage, foreign_destinations, neutralise
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ class ToolTraits:
     cut off by a crash may be run again."""
     memory_write: bool = False
     """It writes the user's long-term memory: a call whose arguments copy text from tool results or from facts
-    given to the agent (`policy.memory_copied_words` words in a row, or a short argument whole) is always
-    refused, whatever `policy.untrusted_copies` says."""
+    given to the agent (`policy.memory_copied_words` words in a row, a short argument whole, or any word only
+    that text uses, not the task) is always refused, whatever `policy.untrusted_copies` says."""
 
     @property
     def guarded(self) -> bool:
@@ -152,11 +152,8 @@ def untrusted_arguments(
     write that copies untrusted text is always refused."""
     if not traits(tool).guarded:
         return None
-    if traits(tool).memory_write and (copied := copied_passage(args, untrusted, trusted, policy.memory_copied_words, short=True)):
-        reason = (
-            f"{tool.name} was called with text copied from tool results or facts given to the agent (\"{copied}\"); "
-            "memory keeps only what the user said, never content from documents or tools"
-        )
+    if traits(tool).memory_write and (taken := _memory_copy(args, untrusted, trusted, policy)):
+        reason = f"{tool.name} was called with {taken}; memory keeps only what the user said, never content from documents or tools"
         return Concern("refuse", reason)
     if foreign := foreign_destinations(args, trusted):
         reason = (
@@ -167,6 +164,15 @@ def untrusted_arguments(
     if policy.untrusted_copies != "allow" and (copied := copied_passage(args, untrusted, trusted, policy.copied_words)):
         reason = f"{tool.name} was called with text copied from tool results (\"{copied} ...\")"
         return Concern(policy.untrusted_copies, reason)
+    return None
+
+
+def _memory_copy(args: Mapping[str, Any], untrusted: Sequence[str], trusted: str, policy: PolicySettings) -> str | None:
+    """What a memory write's arguments took from untrusted text: a copied passage, or words only that text uses."""
+    if copied := copied_passage(args, untrusted, trusted, policy.memory_copied_words, short=True):
+        return f'text copied from tool results or facts given to the agent ("{copied}")'
+    if words := borrowed_words(args, untrusted, trusted):
+        return f"words that tool results or facts given to the agent use and the task does not ({', '.join(words)})"
     return None
 
 

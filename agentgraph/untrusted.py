@@ -3,8 +3,8 @@
 `neutralise(text)` makes such text safe to put in front of a model: chat-template control tokens are
 removed (they could forge a system or user turn) and sentences that read as instructions to the model
 ("Ignore previous instructions...", "SYSTEM: you are now...") are replaced by a marker. It reports
-what it found, so the run can say so. `destinations` and `copied_passage` are the provenance checks
-for the arguments of side-effecting tools.
+what it found, so the run can say so. `destinations`, `copied_passage` and `borrowed_words` are the
+provenance checks for the arguments of side-effecting tools and memory writes.
 """
 
 from __future__ import annotations
@@ -38,6 +38,17 @@ _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?]+(?=[^\s.!?]))*(?:[.!?]+(?=\s|$)|\n|$)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'\])]+|\bwww\.[^\s<>\"'\])]+", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
+
+FUNCTION_WORDS = frozenset(
+    "a an the and or but of to in on at for by with from as about into that this these those it its "
+    "is are was were be been being am do does did has have had will would can could should shall may might "
+    "i me my mine myself we us our ours you your yours he him his she her they them their user users "
+    "what which who whom when where why how please "
+    "s t".split()
+)
+"""Words that carry no fact of their own (articles, pronouns, auxiliaries, "user"): the word-for-word checks
+of what a user said ignore them, so "The user's team is called Blue Heron" is what "my team is called Blue
+Heron" says."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,15 @@ def copied_passage(arguments: Any, untrusted: Iterable[str], trusted: str, words
             if run in source and run not in allowed:
                 return " ".join(run)
     return None
+
+
+def borrowed_words(arguments: Any, untrusted: Iterable[str], trusted: str) -> list[str]:
+    """The words of `arguments` (function words aside) that `untrusted` text uses and `trusted` does not, in
+    order: what arguments took from tool results even when they reword them."""
+    source = set(_WORD.findall(" ".join(untrusted).lower()))
+    allowed = set(_WORD.findall(trusted.lower()))
+    found = [w for text in strings_in(arguments) for w in _WORD.findall(text.lower()) if w in source and w not in allowed]
+    return list(dict.fromkeys(w for w in found if w not in FUNCTION_WORDS))
 
 
 def _shingles(text: str, words: int) -> set[tuple[str, ...]]:

@@ -66,7 +66,7 @@ def make_settings(postgres_url: str) -> Callable[..., Settings]:
         return Settings(
             database_url=postgres_url,
             server={"urls": list(urls), "max_retries": 0, "request_timeout_s": 30.0},
-            service={"bootstrap_admin_key": ADMIN_TOKEN, **service},
+            service={"bootstrap_admin_key": ADMIN_TOKEN, "runs_per_minute": None, **service},  # limits: test_service_auth
             policy=policy or {},
         )
 

@@ -281,7 +281,7 @@ class AsyncApiKeys:
         for candidate in (name, f"{name}-{token_prefix(token)}"):
             statement, _ = _insert_key(candidate, role, token, None)
 
-            async def insert() -> None:
+            async def insert(statement: sa.Insert = statement) -> None:
                 async with self._write.begin() as conn:
                     await conn.execute(statement)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 def create(
     name: str = typer.Option(..., "--name", help="A name for the key, unique (it appears in the tool audit)."),
     role: str = typer.Option("user", "--role", help="user (its own threads), approver (also answers their approvals) or admin (every thread)."),
-    runs_per_minute: Optional[int] = typer.Option(
+    runs_per_minute: int | None = typer.Option(
         None, "--runs-per-minute", min=1, help="This key's limit of runs per minute (default: service.runs_per_minute)."
     ),
 ) -> None:
@@ -59,7 +59,7 @@ def list_keys() -> None:
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def revoke(name_or_id: str = typer.Argument(..., help="The key's name or id (see `agentgraph keys list`).")) -> None:

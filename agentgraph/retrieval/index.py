@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from agentgraph.retrieval.loaders import (
     SUPPORTED_SUFFIXES,
     Chunk,
     DocumentError,
+    FoundFile,
     IngestError,
     discover,
     extract_text,
@@ -206,6 +207,31 @@ def ingest(
     Unset options come from the `retrieval` settings. Raises `IngestError` when the folder is missing,
     not a folder, or holds no supported file, and when the store has no vector index.
     """
+    options = _options(collection, max_file_mb, chunk_size, chunk_overlap)
+    root = _documents_folder(directory, store)
+    found, refused = discover(root)
+    if not found and not refused:
+        kinds = ", ".join(SUPPORTED_SUFFIXES)
+        raise IngestError(f"{root}: no {kinds} files to ingest")
+    report = IngestReport(collection=options.collection, directory=root.resolve())
+    report.failed.update({err.source: err.reason for err in refused})
+    run = _IngestRun(store, options, report, progress or _NoProgress())
+    run.write(run.read(found))
+    run.remove_gone({f.source for f in found} | set(report.failed), prune)  # failed files keep their chunks
+    return run.finish()
+
+
+@dataclass(frozen=True)
+class _Options:
+    collection: str
+    max_bytes: int
+    chunk_size: int
+    chunk_overlap: int
+    splitter: str
+
+
+def _options(collection: str | None, max_file_mb: float | None, chunk_size: int | None, chunk_overlap: int | None) -> _Options:
+    """The ingest options, the unset ones from the `retrieval` settings."""
     from agentgraph.settings import get_settings
 
     cfg = get_settings().retrieval
@@ -215,9 +241,11 @@ def ingest(
     chunk_overlap = cfg.chunk_overlap if chunk_overlap is None else chunk_overlap
     if chunk_overlap >= chunk_size:
         raise IngestError(f"chunk overlap ({chunk_overlap}) must be smaller than the chunk size ({chunk_size})")
-    splitter = splitter_id(chunk_size, chunk_overlap)
-    progress = progress or _NoProgress()
+    return _Options(collection, max_bytes, chunk_size, chunk_overlap, splitter_id(chunk_size, chunk_overlap))
 
+
+def _documents_folder(directory: str | Path, store: BaseStore) -> Path:
+    """`directory` checked to be a folder, and `store` to have a vector index."""
     root = Path(directory).expanduser()
     if not root.exists():
         raise IngestError(f"{root}: no such directory")
@@ -225,50 +253,79 @@ def ingest(
         raise IngestError(f"{root}: not a directory (give the folder that holds the documents)")
     if getattr(store, "index_config", None) is None:
         raise IngestError("the store has no vector index: open it with index=corpus_index_config()")
+    return root
 
-    found, refused = discover(root)
-    report = IngestReport(collection=collection, directory=root.resolve())
-    report.failed.update({err.source: err.reason for err in refused})
-    if not found and not refused:
-        kinds = ", ".join(SUPPORTED_SUFFIXES)
-        raise IngestError(f"{root}: no {kinds} files to ingest")
 
-    meta_ns, corpus_ns = meta_namespace(collection), corpus_namespace(collection)
-    meta_items = list_items(store, meta_ns)
-    records = file_records(meta_items, collection)
-    manifest = next((dict(i.value) for i in meta_items if i.key == MANIFEST_KEY), {"version": 0})
+class _IngestRun:
+    """One ingest into one collection: the file records and manifest as they were read, kept up to date."""
 
-    # Read, hash and split; unchanged files stop at the hash.
-    progress.start("files", len(found))
-    progress.start("chunks", None)
-    pending: list[_Pending] = []
-    for item in found:
-        try:
-            data = read_file(item, max_bytes)
-            digest = hashlib.sha256(data).hexdigest()
-            previous = records.get(item.source)
-            if previous and previous.get("doc") == doc_id(item.source, digest, splitter):
-                report.unchanged.append(item.source)
-                continue
-            text = extract_text(item.source, data)
-            chunks = split_text(text, item.source, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-            pending.append(_Pending(item.source, item.path, digest, chunks, previous))
-            progress.advance("chunks", len(chunks))
-        except DocumentError as err:
-            report.failed[err.source] = err.reason
-        finally:
-            progress.advance("files")
+    def __init__(self, store: BaseStore, options: _Options, report: IngestReport, progress: IngestProgress) -> None:
+        self.store, self.options, self.report, self.progress = store, options, report, progress
+        self.meta_ns, self.corpus_ns = meta_namespace(options.collection), corpus_namespace(options.collection)
+        meta_items = list_items(store, self.meta_ns)
+        self.records = file_records(meta_items, options.collection)
+        self.manifest = next((dict(i.value) for i in meta_items if i.key == MANIFEST_KEY), {"version": 0})
 
-    # Write: new chunks, then the record and manifest that make them visible, then delete the old ones.
-    progress.start("embedding", sum(len(p.chunks) for p in pending))
-    for doc in pending:
-        new_doc = doc_id(doc.source, doc.sha256, splitter)
+    def read(self, found: Sequence[FoundFile]) -> list[_Pending]:
+        """Read, hash and split the files; unchanged files stop at the hash."""
+        opts, progress = self.options, self.progress
+        progress.start("files", len(found))
+        progress.start("chunks", None)
+        pending: list[_Pending] = []
+        for item in found:
+            try:
+                data = read_file(item, opts.max_bytes)
+                digest = hashlib.sha256(data).hexdigest()
+                previous = self.records.get(item.source)
+                if previous and previous.get("doc") == doc_id(item.source, digest, opts.splitter):
+                    self.report.unchanged.append(item.source)
+                    continue
+                text = extract_text(item.source, data)
+                chunks = split_text(text, item.source, chunk_size=opts.chunk_size, chunk_overlap=opts.chunk_overlap)
+                pending.append(_Pending(item.source, item.path, digest, chunks, previous))
+                progress.advance("chunks", len(chunks))
+            except DocumentError as err:
+                self.report.failed[err.source] = err.reason
+            finally:
+                progress.advance("files")
+        return pending
+
+    def write(self, pending: Sequence[_Pending]) -> None:
+        """Each file's new chunks, then the record and manifest that make them visible, then its old chunks deleted."""
+        self.progress.start("embedding", sum(len(p.chunks) for p in pending))
+        for doc in pending:
+            new_doc = doc_id(doc.source, doc.sha256, self.options.splitter)
+            self._write_chunks(doc, new_doc)
+            record = {
+                "doc": new_doc,
+                "sha256": doc.sha256,
+                "chunks": len(doc.chunks),
+                "path": str(doc.path),
+                "splitter": self.options.splitter,
+                "ingested_at": datetime.now(UTC).isoformat(),
+            }
+            self.records[doc.source] = record
+            self.manifest = _bumped(self.manifest, self.records)
+            ops: list[PutOp] = [
+                PutOp(self.meta_ns, FILE_PREFIX + doc.source, record, index=False),
+                PutOp(self.meta_ns, MANIFEST_KEY, self.manifest, index=False),
+            ]
+            if doc.previous:
+                ops += _delete_ops(self.corpus_ns, doc.previous)
+                self.report.chunks_deleted += int(doc.previous.get("chunks", 0))
+            self.store.batch(ops)
+            self.report.chunks_written += len(doc.chunks)
+            (self.report.updated if doc.previous else self.report.added).append(doc.source)
+            if not doc.chunks:
+                self.report.empty.append(doc.source)
+
+    def _write_chunks(self, doc: _Pending, new_doc: str) -> None:
         for start in range(0, len(doc.chunks), WRITE_BATCH):
             batch = doc.chunks[start : start + WRITE_BATCH]
-            store.batch(
+            self.store.batch(
                 [
                     PutOp(
-                        corpus_ns,
+                        self.corpus_ns,
                         chunk_key(new_doc, c.index),
                         {"text": c.text, "source": c.source, "chunk": c.index, "path": str(doc.path), "sha256": doc.sha256},
                         index=["text"],
@@ -276,56 +333,37 @@ def ingest(
                     for c in batch
                 ]
             )
-            progress.advance("embedding", len(batch))
-        record = {
-            "doc": new_doc,
-            "sha256": doc.sha256,
-            "chunks": len(doc.chunks),
-            "path": str(doc.path),
-            "splitter": splitter,
-            "ingested_at": datetime.now(UTC).isoformat(),
-        }
-        records[doc.source] = record
-        manifest = _bumped(manifest, records)
-        ops: list[PutOp] = [
-            PutOp(meta_ns, FILE_PREFIX + doc.source, record, index=False),
-            PutOp(meta_ns, MANIFEST_KEY, manifest, index=False),
-        ]
-        if doc.previous:
-            ops += _delete_ops(corpus_ns, doc.previous)
-            report.chunks_deleted += int(doc.previous.get("chunks", 0))
-        store.batch(ops)
-        report.chunks_written += len(doc.chunks)
-        (report.updated if doc.previous else report.added).append(doc.source)
-        if not doc.chunks:
-            report.empty.append(doc.source)
+            self.progress.advance("embedding", len(batch))
 
-    # Files gone from the folder: removed with `prune`, listed otherwise. Failed files are kept.
-    present = {f.source for f in found} | set(report.failed)
-    for source in sorted(set(records) - present):
-        if not prune:
-            report.missing.append(source)
-            continue
-        previous = records.pop(source)
-        manifest = _bumped(manifest, records)
-        store.batch(
-            [
-                PutOp(meta_ns, FILE_PREFIX + source, None),
-                PutOp(meta_ns, MANIFEST_KEY, manifest, index=False),
-                *_delete_ops(corpus_ns, previous),
-            ]
-        )
-        report.removed.append(source)
-        report.chunks_deleted += int(previous.get("chunks", 0))
+    def remove_gone(self, present: set[str], prune: bool) -> None:
+        """Files indexed before and not `present` now: removed with `prune`, listed as missing otherwise."""
+        for source in sorted(set(self.records) - present):
+            if not prune:
+                self.report.missing.append(source)
+                continue
+            previous = self.records.pop(source)
+            self.manifest = _bumped(self.manifest, self.records)
+            self.store.batch(
+                [
+                    PutOp(self.meta_ns, FILE_PREFIX + source, None),
+                    PutOp(self.meta_ns, MANIFEST_KEY, self.manifest, index=False),
+                    *_delete_ops(self.corpus_ns, previous),
+                ]
+            )
+            self.report.removed.append(source)
+            self.report.chunks_deleted += int(previous.get("chunks", 0))
 
-    # Re-read the records: another worker may have ingested into this collection meanwhile.
-    records = file_records(list_items(store, meta_ns), collection)
-    report.chunks_deleted += _collect_orphans(store, corpus_ns, records)
-    if report.changed:
-        store.put(meta_ns, MANIFEST_KEY, _bumped(manifest, records), index=False)
-    report.total_files = len(records)
-    report.total_chunks = sum(int(r.get("chunks", 0)) for r in records.values())
-    return report
+    def finish(self) -> IngestReport:
+        """Orphaned chunks collected and the totals counted, from the records as they are now (another
+        worker may have ingested into this collection meanwhile)."""
+        report = self.report
+        records = file_records(list_items(self.store, self.meta_ns), self.options.collection)
+        report.chunks_deleted += _collect_orphans(self.store, self.corpus_ns, records)
+        if report.changed:
+            self.store.put(self.meta_ns, MANIFEST_KEY, _bumped(self.manifest, records), index=False)
+        report.total_files = len(records)
+        report.total_chunks = sum(int(r.get("chunks", 0)) for r in records.values())
+        return report
 
 
 def _bumped(manifest: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

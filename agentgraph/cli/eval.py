@@ -35,6 +35,9 @@ def eval_command(
     ids: str | None = typer.Option(None, "--ids", help="With --field: only these item ids, comma-separated."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, help="With --field: items asked at the same time."),
     graph: str | None = typer.Option(None, "--graph", help="With --field: the graph builder (default: graph.builder)."),
+    custom: str | None = typer.Option(
+        None, "--agent", help="A user's agent (module:attribute or file.py:attribute): its adapter and `tools` on its held-out examples."
+    ),
 ) -> None:
     """Run the test split (or, with --unseen, the hand-written requests) through the running server
     (started if needed), greedy, base vs adapter.
@@ -48,6 +51,9 @@ def eval_command(
     from agentgraph.settings import get_settings
 
     settings = get_settings()
+    if custom is not None:
+        _eval_agent(settings, custom, out, limit, as_json)
+        return
     if field_set is not None:
         _eval_field(settings, field_set, out, ids=ids.split(",") if ids else None, limit=limit, concurrency=concurrency, graph=graph, as_json=as_json)
         return
@@ -162,6 +168,23 @@ def _write(results: dict, counts: dict[str, int], target: Path, as_json: bool, e
     else:
         Console(highlight=False).print(table)
         err.print(f"written: {target / 'eval.json'}, {target / 'eval.md'}, {target / 'eval.png'}")
+
+
+def _eval_agent(settings, reference: str, out: Path | None, limit: int | None, as_json: bool) -> None:  # noqa: ANN001
+    """`agentgraph eval --agent MODULE:SPEC`: exact calls on the held-out examples -> adapters/NAME/eval.{json,md}."""
+    from agentgraph.finetune.custom import eval_agent, load_agent
+    from agentgraph.serving.runtime import ensure_server
+
+    ensure_server(settings, show_progress=not as_json)
+    results = eval_agent(reference, settings, limit=limit)
+    target = out or Path(settings.registry_path).parent / load_agent(reference).adapter_name
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "eval.json").write_text(json.dumps(results, indent=1) + "\n")
+    lines = [f"# {results['agent']}: exact calls on {results['rows']} held-out rows", "", "| model | call_exact |", "|---|---|"]
+    lines += [f"| {model} | {entry['call_exact']}% ({entry['right']}/{results['rows']}) |" for model, entry in results["models"].items()]
+    (target / "eval.md").write_text("\n".join(lines) + "\n")
+    summary = {model: entry["call_exact"] for model, entry in results["models"].items()}
+    typer.echo(json.dumps(summary) if as_json else "\n".join(lines))
 
 
 def register(app: typer.Typer) -> None:

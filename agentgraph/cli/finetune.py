@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def finetune_command(
-    agent: str = typer.Argument(..., help="router, math, retrieval or writing."),
+    agent: str | None = typer.Argument(None, help="router, math, retrieval, writing or tools (or --agent MODULE:SPEC)."),
     method: str = typer.Option("sft", "--method", help="sft (LoRA), or dpo / kto on top of the agent's SFT adapter."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
     train_rows: int | None = typer.Option(None, "--train-rows", help="Rebuild the dataset with this many training rows."),
@@ -33,6 +33,11 @@ def finetune_command(
         None, "--from-run", help="Do not train: export and register the latest checkpoint of this earlier run (e.g. one that was stopped)."
     ),
     checkpoint: int | None = typer.Option(None, "--checkpoint", help="With --from-run: export the checkpoint of this step instead of the latest."),
+    custom: str | None = typer.Option(
+        None, "--agent", help="A user's agent (module:attribute or file.py:attribute, an AgentSpec): trained on top of `tools` from --examples and its traces."
+    ),
+    examples: Path | None = typer.Option(None, "--examples", help="With --agent: the example tasks (JSONL; see finetune/custom.py)."),
+    traces: bool = typer.Option(True, "--traces/--no-traces", help="With --agent: also train on the agent's stored runs."),
 ) -> None:
     """Build the dataset if missing, train with `swift sft` / `swift rlhf` (config: finetune/configs/AGENT.toml),
     then write the float16 adapter, metrics.json and loss.png and register it."""
@@ -44,6 +49,9 @@ def finetune_command(
     from agentgraph.settings import get_settings
 
     err = Console(stderr=True, highlight=False)
+    if custom is not None or agent is None:
+        _finetune_agent(err, custom, examples, max_steps, output, register, traces)
+        return
     if checkpoint is not None and from_run is None:
         raise typer.BadParameter("--checkpoint chooses a step of an earlier run; give the run with --from-run")
     if from_run is not None:
@@ -111,6 +119,27 @@ def finetune_command(
         f"[green]adapter[/] {result.adapter_dir}  train loss {metrics.get('final_train_loss')}  "
         f"val loss {metrics.get('final_val_loss')}  {metrics['train_rows']} rows  {metrics['train_runtime_s']} s"
         + ("  (registered)" if result.registered else "")
+    )
+
+
+def _finetune_agent(
+    err: Console, reference: str | None, examples: Path | None, max_steps: int | None, output: Path | None, register: bool, traces: bool
+) -> None:
+    """`agentgraph finetune --agent MODULE:SPEC --examples FILE`."""
+    from agentgraph.finetune.custom import finetune_agent
+    from agentgraph.settings import get_settings
+
+    if reference is None or examples is None:
+        raise typer.BadParameter("give a shipped agent's name, or --agent MODULE:SPEC with --examples FILE")
+    lines = _LineReport(err)
+    result = finetune_agent(
+        reference, examples, get_settings(), max_steps=max_steps, output=output, register=register, traces=traces,
+        on_event=lines.event, on_stage=lines.stage,
+    )
+    metrics = result.metrics
+    err.print(
+        f"[green]adapter[/] {result.adapter_dir}  train loss {metrics.get('final_train_loss')}  val loss {metrics.get('final_val_loss')}  "
+        f"{metrics['train_rows']} rows  {metrics['train_runtime_s']} s" + ("  (registered)" if result.registered else "")
     )
 
 

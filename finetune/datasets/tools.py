@@ -16,6 +16,7 @@ are the called tools' full signatures: a test schema never appears in training.
 
 from __future__ import annotations
 
+import json
 import random
 import string
 from collections.abc import Callable
@@ -450,4 +451,18 @@ def make_example(rng: random.Random, split: str) -> Example | None:
     return Example(swift_row(messages, [t.schema for t in listed]), keys, kind, held)
 
 
-__all__ = ["ACTIONS", "P", "make_example", "make_tool"]
+def item_keys(row: dict[str, Any]) -> set[str]:
+    """The split items of a row: the called tools' signatures (no call: every listed one, and the request)."""
+    listed = {t["function"]["name"]: t["function"] for t in json.loads(row["tools"])}
+
+    def signature(name: str) -> str:
+        return name + "(" + ",".join(listed[name]["parameters"]["properties"]) + ")"
+
+    called = [json.loads(m["content"])["name"] for m in row["messages"] if m["role"] == "tool_call"]
+    if called:
+        return {signature(name) for name in called}
+    request = next(m["content"] for m in row["messages"] if m["role"] == "user")
+    return {*(signature(name) for name in listed), request.lower()}
+
+
+__all__ = ["ACTIONS", "P", "item_keys", "make_example", "make_tool"]

@@ -10,7 +10,9 @@ Measured, in one run:
   (b) async throughput on PostgreSQL with 1, 8 and 32 concurrent threads (steps per second; the
       median of 3 rounds, the savers taking turns);
   (c) bytes stored by the checkpoint tables after 100 and 500 steps;
-  (d) latency of reading the latest state at 500 steps (median of 25 reads).
+  (d) latency of reading the latest state at 500 steps (median of 25 reads);
+  (e) the async throughput of (b) again with the database behind a TCP proxy on loopback that
+      delays each direction by 0.5 ms and by 2 ms (`bench/netdelay.py`), as over a network.
 
 Run: .venv/bin/python bench/checkpoint.py   (writes bench/results/checkpoint.json and .md)
 """
@@ -42,6 +44,9 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agentgraph.checkpoint import AsyncSQLAlchemySaver, SQLAlchemySaver
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from netdelay import DelayProxy, measured_rtt_ms  # noqa: E402
+
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 RESULTS = Path(__file__).resolve().parent / "results"
 LATENCY_STEPS = 200
@@ -50,6 +55,8 @@ SIZE_STEPS = (100, 500)
 READS = 25
 CONCURRENCY = (1, 8, 32)
 THROUGHPUT_STEPS = {1: 60, 8: 30, 32: 30}  # steps per thread
+DELAYS_MS = (0.5, 2.0)  # network delay each way between client and PostgreSQL (a delaying proxy)
+DELAYED_STEPS = {1: 40, 8: 20, 32: 15}  # steps per thread behind the proxy (keeps the run short)
 ROUNDS = 3
 
 WORDS = ("the", "agent", "router", "adapter", "answer", "tool", "graph", "state", "memory", "vector", "query")
@@ -270,10 +277,9 @@ async def official_async(url: str):  # type: ignore[no-untyped-def]
         yield saver
 
 
-async def throughput(saver: BaseCheckpointSaver, label: str, n: int, round_: int) -> tuple[float, float]:
-    """Steps per second of `n` threads stepping concurrently on `saver` (fresh threads each round), and
-    the CPU time this process spent per step (ms)."""
-    steps = THROUGHPUT_STEPS[n]
+async def throughput(saver: BaseCheckpointSaver, label: str, n: int, round_: int, steps: int) -> tuple[float, float]:
+    """Steps per second of `n` threads taking `steps` steps each concurrently on `saver` (fresh threads
+    each round), and the CPU time this process spent per step (ms)."""
     threads = [Thread(saver, f"{label}-{n}-{round_}-{k}") for k in range(n)]
     await threads[0].arun_step()  # warm the connection(s) up
     threads[0].step = 0
@@ -289,8 +295,11 @@ async def throughput(saver: BaseCheckpointSaver, label: str, n: int, round_: int
     return n * steps / elapsed, cpu * 1000 / (n * steps)
 
 
-async def async_runs() -> dict[str, Any]:
-    """Each concurrency level measured ROUNDS times per saver, the savers taking turns; the median."""
+async def async_runs(
+    client_url: Callable[[str], str] = lambda url: url, steps: dict[int, int] = THROUGHPUT_STEPS
+) -> dict[str, Any]:
+    """Each concurrency level measured ROUNDS times per saver, the savers taking turns; the median.
+    The savers connect to `client_url(database URL)` (e.g. through the delaying proxy)."""
     factories = {"ours_postgres": ours_async, "official_async_postgres": official_async}
     samples: dict[str, dict[str, list[float]]] = {label: {str(n): [] for n in CONCURRENCY} for label in factories}
     cpu: dict[str, dict[str, list[float]]] = {label: {str(n): [] for n in CONCURRENCY} for label in factories}
@@ -298,11 +307,11 @@ async def async_runs() -> dict[str, Any]:
         savers = {}
         for label, factory in factories.items():
             url = stack.enter_context(postgres_database(label.split("_")[0]))
-            savers[label] = await stack.enter_async_context(factory(url))
+            savers[label] = await stack.enter_async_context(factory(client_url(url)))
         for n in CONCURRENCY:
             for round_ in range(ROUNDS):
                 for label, saver in savers.items():
-                    steps_s, cpu_ms = await throughput(saver, label, n, round_)
+                    steps_s, cpu_ms = await throughput(saver, label, n, round_, steps[n])
                     samples[label][str(n)].append(steps_s)
                     cpu[label][str(n)].append(cpu_ms)
             log(
@@ -319,6 +328,19 @@ async def async_runs() -> dict[str, Any]:
     }
 
 
+def delayed_runs() -> dict[str, Any]:
+    """(b) again behind the delaying proxy, for each of DELAYS_MS; with the round trip measured."""
+    out: dict[str, Any] = {}
+    for delay in DELAYS_MS:
+        with DelayProxy(POSTGRES_SERVER.rsplit("@", 1)[1], delay) as proxy:
+            proxied = POSTGRES_SERVER.rsplit(":", 1)[0] + f":{proxy.port}"
+            rtt = measured_rtt_ms(f"{proxied}/postgres")
+            log(f"async throughput with {delay} ms each way (measured SELECT 1 round trip {rtt:.2f} ms)")
+            runs = asyncio.run(async_runs(lambda url: url.replace(POSTGRES_SERVER, proxied, 1), DELAYED_STEPS))
+        out[str(delay)] = {"select1_rtt_ms": round(rtt, 3), **runs}
+    return out
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -327,14 +349,16 @@ def ratio(a: float, b: float) -> float:
 
 
 def report(results: dict[str, Any]) -> str:
-    p50, p99, tp, cpu, size, read = (
+    p50, p99, tp, cpu, size, read, delayed = (
         results["p50_ms"],
         results["p99_ms"],
         results["throughput_ops_s"],
         results["client_cpu_ms_per_step"],
         results["bytes"],
         results["latest_read_ms_500"],
+        results["delayed"],
     )
+    near = delayed[str(DELAYS_MS[0])]["throughput_ops_s"]
     goals = [
         (
             "p50 step latency no slower than the official saver, SQLite",
@@ -351,6 +375,12 @@ def report(results: dict[str, Any]) -> str:
             tp["ours_postgres"]["32"] >= 3 * tp["official_async_postgres"]["32"],
             f"{tp['ours_postgres']['32']} vs {tp['official_async_postgres']['32']} steps/s "
             f"(x{ratio(tp['ours_postgres']['32'], tp['official_async_postgres']['32'])})",
+        ),
+        (
+            f">= 3x official async PostgreSQL throughput at 32 threads, {DELAYS_MS[0]} ms each way",
+            near["ours_postgres"]["32"] >= 3 * near["official_async_postgres"]["32"],
+            f"{near['ours_postgres']['32']} vs {near['official_async_postgres']['32']} steps/s "
+            f"(x{ratio(near['ours_postgres']['32'], near['official_async_postgres']['32'])})",
         ),
         (
             "storage at 500 steps <= 1/10 of official SQLite",
@@ -387,6 +417,10 @@ def report(results: dict[str, Any]) -> str:
     for n in map(str, CONCURRENCY):
         o, f = cpu["ours_postgres"][n], cpu["official_async_postgres"][n]
         lines.append(f"| client CPU ms per async step, {n} threads | {o} | {f} | {ratio(o, f)} |")
+    for delay, runs in delayed.items():
+        for n in map(str, CONCURRENCY):
+            o, f = runs["throughput_ops_s"]["ours_postgres"][n], runs["throughput_ops_s"]["official_async_postgres"][n]
+            lines.append(f"| async steps/s, postgres +{delay} ms each way, {n} threads | {o} | {f} | {ratio(o, f)} |")
     for backend in ("sqlite", "postgres"):
         for n in map(str, SIZE_STEPS):
             o, f = size[f"ours_{backend}"][n], size[f"official_{backend}"][n]
@@ -410,6 +444,15 @@ def report(results: dict[str, Any]) -> str:
         "to 4 batches of each kind at once, each on its own pooled connection, one commit per batch of",
         "saves), so PostgreSQL and Python pay per batch instead of per call.",
         "",
+        "Network delay: the async throughput again with PostgreSQL behind `bench/netdelay.py`, a TCP",
+        "proxy on loopback (its own process) that holds every chunk of data "
+        + " and ".join(f"{d} ms" for d in DELAYS_MS)
+        + " in each direction;",
+        f"threads take {', '.join(f'{s} steps ({n} threads)' for n, s in DELAYED_STEPS.items())}. A `SELECT 1` round trip",
+        "through it measured "
+        + ", ".join(f"{runs['select1_rtt_ms']} ms ({d} ms each way)" for d, runs in delayed.items())
+        + " (the proxy's own hops add about 0.15 ms; loopback alone is about 0.02 ms).",
+        "",
         "Client CPU is the time the benchmark's one Python process spent per step (`time.process_time`).",
         "An asyncio process runs its Python on one core at a time, so its steps per second cannot",
         f"exceed 1000 / (CPU ms per step): at 32 threads ours needs {cpu['ours_postgres']['32']} ms, a ceiling of",
@@ -430,7 +473,9 @@ def main() -> None:
         sync = sync_runs(Path(tmp))
     log("async throughput on PostgreSQL")
     results = {**sync, **asyncio.run(async_runs())}
-    keys = ("p50_ms", "p99_ms", "throughput_ops_s", "client_cpu_ms_per_step", "bytes", "latest_read_ms_500")
+    log("async throughput behind the delaying proxy")
+    results["delayed"] = delayed_runs()
+    keys = ("p50_ms", "p99_ms", "throughput_ops_s", "client_cpu_ms_per_step", "bytes", "latest_read_ms_500", "delayed")
     ordered = {k: results[k] for k in keys}
     (RESULTS / "checkpoint.json").write_text(json.dumps(ordered, indent=2) + "\n")
     text = report({**ordered, "_load": (load_start, os.getloadavg()[0])})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -324,174 +325,237 @@ def _everyday_problem(rng: random.Random, split: str) -> MathItem:
     Each shape has several phrasings, so held-out phrasings test wording and held-out shapes test
     whether the adapter reads an unseen problem into the right expression (brackets included).
     """
-    name, item = rng.choice(FIRST_NAMES), rng.choice(ITEMS)
-    a, b = money(rng, 20, 900), money(rng, 1, 19)
-    n, m = rng.randint(2, 30), rng.randint(2, 30)
-    wage, hours = money(rng, 8, 60), rng.randint(2, 60)
-    d1, d2, t1, t2 = rng.randint(10, 400), rng.randint(10, 400), decimal(rng, 1, 6, 1), decimal(rng, 1, 6, 1)
-    celsius, side = rng.randint(-30, 45), rng.randint(2, 40)
-    base, height = rng.randint(2, 90), rng.randint(2, 90)
-    old, new = rng.randint(20, 900), rng.randint(20, 900)
-    while new == old:
-        new = rng.randint(20, 900)
-    boys, girls = rng.randint(1, 40), rng.randint(1, 40)
-    per_day, days = rng.randint(5, 80), rng.randint(2, 40)
-    fee, monthly = rng.randint(10, 200), rng.randint(5, 120)
-    mps = rng.randint(2, 90)
-    grams, servings, wanted = rng.choice((150, 200, 250, 300, 400, 450, 500, 600)), rng.choice((2, 4, 6, 8)), rng.randint(1, 20)
-    x, y = money(rng, 1, 40), money(rng, 1, 40)
-    had, gave, got = rng.randint(30, 900), rng.randint(1, 29), rng.randint(1, 300)
-    rows, seats, taken = rng.randint(5, 40), rng.randint(2, 8), rng.randint(1, 30)
-    length, width, depth = rng.randint(2, 50), rng.randint(2, 25), decimal(rng, 1, 4, 1)
-    shapes: list[tuple[tuple[str, ...], str, Fraction]] = [
-        (
-            (
-                f"{name} has ${a.text} and spends ${b.text}. How much is left?",
-                f"{name} had ${a.text} and paid ${b.text} for lunch. What remains?",
-                f"After spending ${b.text} out of ${a.text}, how much money does {name} still have?",
-            ),
-            f"{a.text}-{b.text}", a.value - b.value,
-        ),
-        (
-            (
-                f"{name} earns ${wage.text} an hour and works {hours} hours. What is the pay?",
-                f"At ${wage.text} per hour, how much does {name} make in {hours} hours?",
-                f"What are {hours} hours of work worth at ${wage.text} an hour?",
-            ),
-            f"{wage.text}*{hours}", wage.value * hours,
-        ),
-        (
-            (
-                f"A car drives {d1} km in {t1.text} hours and then {d2} km in {t2.text} hours. What is its average speed in km/h?",
-                f"{name} cycles {d1} km in {t1.text} h, rests, then rides {d2} km in {t2.text} h. Average speed over both legs?",
-                f"Two legs of a trip: {d1} km taking {t1.text} hours and {d2} km taking {t2.text} hours. What is the overall speed in km/h?",
-            ),
-            f"({d1}+{d2})/({t1.text}+{t2.text})", (d1 + d2) / (t1.value + t2.value),
-        ),
-        (
-            (
-                f"It is {celsius} °C. What is that in Fahrenheit?",
-                f"Convert {celsius} degrees Celsius to Fahrenheit.",
-                f"How many °F is {celsius} °C?",
-            ),
-            f"{celsius}*9/5+32", Fraction(celsius) * 9 / 5 + 32,
-        ),
-        (
-            (
-                f"A cube has sides of {side} cm. What is its volume in cubic cm?",
-                f"What is the volume of a cube with {side} cm edges?",
-                f"How many cubic centimetres does a {side} cm cube hold?",
-            ),
-            f"{side}**3", Fraction(side**3),
-        ),
-        (
-            (
-                f"A triangle has a base of {base} cm and a height of {height} cm. What is its area?",
-                f"Find the area of a triangle with base {base} m and height {height} m.",
-                f"What is the area of a triangular sail {base} ft wide at the base and {height} ft tall?",
-            ),
-            f"{base}*{height}/2", Fraction(base * height, 2),
-        ),
-        (
-            (
-                f"The price went from ${old} to ${new}. What is the percentage change?",
-                f"A value moved from {old} to {new}. By what percent did it change?",
-                f"Sales were {old} last month and {new} this month. What is the percent change?",
-            ),
-            f"({new}-{old})/{old}*100", Fraction(new - old, old) * 100,
-        ),
-        (
-            (
-                f"A class has {boys} boys and {girls} girls. What percentage are girls?",
-                f"There are {boys} cats and {girls} dogs at a shelter. What percent of the animals are dogs?",
-                f"A team has {boys} juniors and {girls} seniors. What share of the team are seniors, in percent?",
-            ),
-            f"{girls}/({boys}+{girls})*100", Fraction(girls, boys + girls) * 100,
-        ),
-        (
-            (
-                f"{name} reads {per_day} pages a day for {days} days. How many pages is that?",
-                f"{name} runs {per_day} km a week for {days} weeks. What is the total distance?",
-                f"A machine makes {per_day} parts an hour. How many parts does it make in {days} hours?",
-            ),
-            f"{per_day}*{days}", Fraction(per_day * days),
-        ),
-        (
-            (
-                f"A gym charges a ${fee} joining fee plus ${monthly} a month. What does it cost for {n} months?",
-                f"A phone plan is ${monthly} per month plus a one-off ${fee} fee. Total for {n} months?",
-                f"Renting a locker costs ${fee} up front and ${monthly} each month. How much for {n} months?",
-            ),
-            f"{fee}+{monthly}*{n}", Fraction(fee + monthly * n),
-        ),
-        (
-            (
-                f"What is {mps} m/s in km/h?",
-                f"Convert a speed of {mps} metres per second to kilometres per hour.",
-                f"A drone flies at {mps} m/s. How fast is that in km/h?",
-            ),
-            f"{mps}*3.6", mps * Fraction("3.6"),
-        ),
-        (
-            (
-                f"A recipe needs {grams} g of flour for {servings} servings. How much flour for {wanted} servings?",
-                f"{grams} g of rice feeds {servings} people. How many grams feed {wanted} people?",
-                f"For {servings} portions you need {grams} ml of milk. How much milk for {wanted} portions?",
-            ),
-            f"{grams}/{servings}*{wanted}", Fraction(grams, servings) * wanted,
-        ),
-        (
-            (
-                f"{name} buys {n} {item} at ${x.text} each and {m} more at ${y.text} each. What is the total?",
-                f"What do {n} items at ${x.text} and {m} items at ${y.text} cost altogether?",
-                f"An order has {n} {item} priced ${x.text} each plus {m} priced ${y.text} each. How much is it?",
-            ),
-            f"{n}*{x.text}+{m}*{y.text}", n * x.value + m * y.value,
-        ),
-        (
-            (
-                f"{name} had {had} stickers, gave away {gave} and then got {got} more. How many now?",
-                f"A shop had {had} {item}, sold {gave} and received {got}. How many are in stock?",
-                f"There were {had} people on a train; {gave} got off and {got} got on. How many are on board?",
-            ),
-            f"{had}-{gave}+{got}", Fraction(had - gave + got),
-        ),
-        (
-            (
-                f"A bus has {rows} rows of {seats} seats and {taken} seats are taken. How many are free?",
-                f"A hall has {rows} rows with {seats} chairs each; {taken} chairs are occupied. How many are empty?",
-                f"{rows} shelves hold {seats} boxes each, and {taken} boxes were removed. How many remain?",
-            ),
-            f"{rows}*{seats}-{taken}", Fraction(rows * seats - taken),
-        ),
-        (
-            (
-                f"A pool is {length} m long, {width} m wide and {depth.text} m deep. What is its volume in cubic metres?",
-                f"How much water fills a tank {length} m by {width} m by {depth.text} m?",
-                f"What is the volume of a box measuring {length} by {width} by {depth.text} metres?",
-            ),
-            f"{length}*{width}*{depth.text}", length * width * depth.value,
-        ),
-        (
-            (
-                f"What is the mean of {d1} and {d2}?",
-                f"What is the average of {d1} and {d2}?",
-                f"Find the midpoint between {d1} and {d2}.",
-            ),
-            f"({d1}+{d2})/2", Fraction(d1 + d2, 2),
-        ),
-        (
-            (
-                f"{name} splits ${a.text} equally among {n} friends after keeping ${b.text}. How much does each friend get?",
-                f"After a ${b.text} fee, ${a.text} is shared by {n} people. What does each get?",
-                f"Take ${b.text} from ${a.text} and divide the rest by {n}. How much is each share?",
-            ),
-            f"({a.text}-{b.text})/{n}", (a.value - b.value) / n,
-        ),
-    ]
+    shapes = _everyday_shapes(_EverydayNumbers.draw(rng))
     (phrasings_, expression, expected), held = pick(rng, shapes, split)
     question, held_phrasing = pick(rng, phrasings_, split)
     return MathItem(question, "calculator", expression, expected, "word problem", held or held_phrasing)
+
+
+@dataclass(frozen=True)
+class _EverydayNumbers:
+    """The names and numbers of one everyday problem: every shape is written from the same draw."""
+
+    name: str
+    item: str
+    a: Num
+    b: Num
+    n: int
+    m: int
+    wage: Num
+    hours: int
+    d1: int
+    d2: int
+    t1: Num
+    t2: Num
+    celsius: int
+    side: int
+    base: int
+    height: int
+    old: int
+    new: int
+    boys: int
+    girls: int
+    per_day: int
+    days: int
+    fee: int
+    monthly: int
+    mps: int
+    grams: int
+    servings: int
+    wanted: int
+    x: Num
+    y: Num
+    had: int
+    gave: int
+    got: int
+    rows: int
+    seats: int
+    taken: int
+    length: int
+    width: int
+    depth: Num
+
+    @classmethod
+    def draw(cls, rng: random.Random) -> _EverydayNumbers:
+        """One draw, in a fixed order (the rows, and so the dataset's hash, depend on it)."""
+        name, item = rng.choice(FIRST_NAMES), rng.choice(ITEMS)
+        a, b = money(rng, 20, 900), money(rng, 1, 19)
+        n, m = rng.randint(2, 30), rng.randint(2, 30)
+        wage, hours = money(rng, 8, 60), rng.randint(2, 60)
+        d1, d2, t1, t2 = rng.randint(10, 400), rng.randint(10, 400), decimal(rng, 1, 6, 1), decimal(rng, 1, 6, 1)
+        celsius, side = rng.randint(-30, 45), rng.randint(2, 40)
+        base, height = rng.randint(2, 90), rng.randint(2, 90)
+        old, new = rng.randint(20, 900), rng.randint(20, 900)
+        while new == old:
+            new = rng.randint(20, 900)
+        boys, girls = rng.randint(1, 40), rng.randint(1, 40)
+        per_day, days = rng.randint(5, 80), rng.randint(2, 40)
+        fee, monthly = rng.randint(10, 200), rng.randint(5, 120)
+        mps = rng.randint(2, 90)
+        grams, servings, wanted = rng.choice((150, 200, 250, 300, 400, 450, 500, 600)), rng.choice((2, 4, 6, 8)), rng.randint(1, 20)
+        x, y = money(rng, 1, 40), money(rng, 1, 40)
+        had, gave, got = rng.randint(30, 900), rng.randint(1, 29), rng.randint(1, 300)
+        rows, seats, taken = rng.randint(5, 40), rng.randint(2, 8), rng.randint(1, 30)
+        length, width, depth = rng.randint(2, 50), rng.randint(2, 25), decimal(rng, 1, 4, 1)
+        return cls(
+            name, item, a, b, n, m, wage, hours, d1, d2, t1, t2, celsius, side, base, height, old, new, boys, girls,
+            per_day, days, fee, monthly, mps, grams, servings, wanted, x, y, had, gave, got, rows, seats, taken, length,
+            width, depth,
+        )
+
+
+EverydayShape = tuple[tuple[str, ...], str, Fraction]
+"""Phrasings of one problem, its calculator expression and its exact value."""
+
+
+def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
+    """Every everyday shape written with the numbers of `v`, in a fixed order."""
+    return [
+        (
+            (
+                f"{v.name} has ${v.a.text} and spends ${v.b.text}. How much is left?",
+                f"{v.name} had ${v.a.text} and paid ${v.b.text} for lunch. What remains?",
+                f"After spending ${v.b.text} out of ${v.a.text}, how much money does {v.name} still have?",
+            ),
+            f"{v.a.text}-{v.b.text}", v.a.value - v.b.value,
+        ),
+        (
+            (
+                f"{v.name} earns ${v.wage.text} an hour and works {v.hours} hours. What is the pay?",
+                f"At ${v.wage.text} per hour, how much does {v.name} make in {v.hours} hours?",
+                f"What are {v.hours} hours of work worth at ${v.wage.text} an hour?",
+            ),
+            f"{v.wage.text}*{v.hours}", v.wage.value * v.hours,
+        ),
+        (
+            (
+                f"A car drives {v.d1} km in {v.t1.text} hours and then {v.d2} km in {v.t2.text} hours. What is its average speed in km/h?",
+                f"{v.name} cycles {v.d1} km in {v.t1.text} h, rests, then rides {v.d2} km in {v.t2.text} h. Average speed over both legs?",
+                f"Two legs of a trip: {v.d1} km taking {v.t1.text} hours and {v.d2} km taking {v.t2.text} hours. What is the overall speed in km/h?",
+            ),
+            f"({v.d1}+{v.d2})/({v.t1.text}+{v.t2.text})", (v.d1 + v.d2) / (v.t1.value + v.t2.value),
+        ),
+        (
+            (
+                f"It is {v.celsius} °C. What is that in Fahrenheit?",
+                f"Convert {v.celsius} degrees Celsius to Fahrenheit.",
+                f"How many °F is {v.celsius} °C?",
+            ),
+            f"{v.celsius}*9/5+32", Fraction(v.celsius) * 9 / 5 + 32,
+        ),
+        (
+            (
+                f"A cube has sides of {v.side} cm. What is its volume in cubic cm?",
+                f"What is the volume of a cube with {v.side} cm edges?",
+                f"How many cubic centimetres does a {v.side} cm cube hold?",
+            ),
+            f"{v.side}**3", Fraction(v.side**3),
+        ),
+        (
+            (
+                f"A triangle has a base of {v.base} cm and a height of {v.height} cm. What is its area?",
+                f"Find the area of a triangle with base {v.base} m and height {v.height} m.",
+                f"What is the area of a triangular sail {v.base} ft wide at the base and {v.height} ft tall?",
+            ),
+            f"{v.base}*{v.height}/2", Fraction(v.base * v.height, 2),
+        ),
+        (
+            (
+                f"The price went from ${v.old} to ${v.new}. What is the percentage change?",
+                f"A value moved from {v.old} to {v.new}. By what percent did it change?",
+                f"Sales were {v.old} last month and {v.new} this month. What is the percent change?",
+            ),
+            f"({v.new}-{v.old})/{v.old}*100", Fraction(v.new - v.old, v.old) * 100,
+        ),
+        (
+            (
+                f"A class has {v.boys} boys and {v.girls} girls. What percentage are girls?",
+                f"There are {v.boys} cats and {v.girls} dogs at a shelter. What percent of the animals are dogs?",
+                f"A team has {v.boys} juniors and {v.girls} seniors. What share of the team are seniors, in percent?",
+            ),
+            f"{v.girls}/({v.boys}+{v.girls})*100", Fraction(v.girls, v.boys + v.girls) * 100,
+        ),
+        (
+            (
+                f"{v.name} reads {v.per_day} pages a day for {v.days} days. How many pages is that?",
+                f"{v.name} runs {v.per_day} km a week for {v.days} weeks. What is the total distance?",
+                f"A machine makes {v.per_day} parts an hour. How many parts does it make in {v.days} hours?",
+            ),
+            f"{v.per_day}*{v.days}", Fraction(v.per_day * v.days),
+        ),
+        (
+            (
+                f"A gym charges a ${v.fee} joining fee plus ${v.monthly} a month. What does it cost for {v.n} months?",
+                f"A phone plan is ${v.monthly} per month plus a one-off ${v.fee} fee. Total for {v.n} months?",
+                f"Renting a locker costs ${v.fee} up front and ${v.monthly} each month. How much for {v.n} months?",
+            ),
+            f"{v.fee}+{v.monthly}*{v.n}", Fraction(v.fee + v.monthly * v.n),
+        ),
+        (
+            (
+                f"What is {v.mps} m/s in km/h?",
+                f"Convert a speed of {v.mps} metres per second to kilometres per hour.",
+                f"A drone flies at {v.mps} m/s. How fast is that in km/h?",
+            ),
+            f"{v.mps}*3.6", v.mps * Fraction("3.6"),
+        ),
+        (
+            (
+                f"A recipe needs {v.grams} g of flour for {v.servings} servings. How much flour for {v.wanted} servings?",
+                f"{v.grams} g of rice feeds {v.servings} people. How many grams feed {v.wanted} people?",
+                f"For {v.servings} portions you need {v.grams} ml of milk. How much milk for {v.wanted} portions?",
+            ),
+            f"{v.grams}/{v.servings}*{v.wanted}", Fraction(v.grams, v.servings) * v.wanted,
+        ),
+        (
+            (
+                f"{v.name} buys {v.n} {v.item} at ${v.x.text} each and {v.m} more at ${v.y.text} each. What is the total?",
+                f"What do {v.n} items at ${v.x.text} and {v.m} items at ${v.y.text} cost altogether?",
+                f"An order has {v.n} {v.item} priced ${v.x.text} each plus {v.m} priced ${v.y.text} each. How much is it?",
+            ),
+            f"{v.n}*{v.x.text}+{v.m}*{v.y.text}", v.n * v.x.value + v.m * v.y.value,
+        ),
+        (
+            (
+                f"{v.name} had {v.had} stickers, gave away {v.gave} and then got {v.got} more. How many now?",
+                f"A shop had {v.had} {v.item}, sold {v.gave} and received {v.got}. How many are in stock?",
+                f"There were {v.had} people on a train; {v.gave} got off and {v.got} got on. How many are on board?",
+            ),
+            f"{v.had}-{v.gave}+{v.got}", Fraction(v.had - v.gave + v.got),
+        ),
+        (
+            (
+                f"A bus has {v.rows} rows of {v.seats} seats and {v.taken} seats are taken. How many are free?",
+                f"A hall has {v.rows} rows with {v.seats} chairs each; {v.taken} chairs are occupied. How many are empty?",
+                f"{v.rows} shelves hold {v.seats} boxes each, and {v.taken} boxes were removed. How many remain?",
+            ),
+            f"{v.rows}*{v.seats}-{v.taken}", Fraction(v.rows * v.seats - v.taken),
+        ),
+        (
+            (
+                f"A pool is {v.length} m long, {v.width} m wide and {v.depth.text} m deep. What is its volume in cubic metres?",
+                f"How much water fills a tank {v.length} m by {v.width} m by {v.depth.text} m?",
+                f"What is the volume of a box measuring {v.length} by {v.width} by {v.depth.text} metres?",
+            ),
+            f"{v.length}*{v.width}*{v.depth.text}", v.length * v.width * v.depth.value,
+        ),
+        (
+            (
+                f"What is the mean of {v.d1} and {v.d2}?",
+                f"What is the average of {v.d1} and {v.d2}?",
+                f"Find the midpoint between {v.d1} and {v.d2}.",
+            ),
+            f"({v.d1}+{v.d2})/2", Fraction(v.d1 + v.d2, 2),
+        ),
+        (
+            (
+                f"{v.name} splits ${v.a.text} equally among {v.n} friends after keeping ${v.b.text}. How much does each friend get?",
+                f"After a ${v.b.text} fee, ${v.a.text} is shared by {v.n} people. What does each get?",
+                f"Take ${v.b.text} from ${v.a.text} and divide the rest by {v.n}. How much is each share?",
+            ),
+            f"({v.a.text}-{v.b.text})/{v.n}", (v.a.value - v.b.value) / v.n,
+        ),
+    ]
 
 
 def _show_linear(a: int, v: str, b: int, c: int) -> str:

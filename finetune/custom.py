@@ -60,11 +60,14 @@ class ExampleFileError(ConfigError):
     """A bad line in an agent's example file (its message names the file and line)."""
 
 
-def load_agent(reference: str) -> AgentSpec:
-    """The `AgentSpec` named `module:attribute` or `path/to/file.py:attribute` (or a function returning one)."""
+def load_agent(reference: str | AgentSpec) -> AgentSpec:
+    """The `AgentSpec` named `module:attribute` or `path/to/file.py:attribute` (or a function returning
+    one); an `AgentSpec` itself is returned as it is (from a notebook)."""
     import importlib
     import importlib.util
 
+    if isinstance(reference, AgentSpec):
+        return reference
     target, _, name = reference.rpartition(":")
     if not target or not name:
         raise ConfigError(f"agent {reference!r} must look like module:attribute or path/to/file.py:attribute")
@@ -406,7 +409,7 @@ def starting_adapter(settings: Any, base_model_hash: str) -> Path:
 
 
 def finetune_agent(
-    reference: str,
+    reference: str | AgentSpec,
     examples_file: Path,
     settings: Any,
     *,
@@ -446,7 +449,7 @@ def finetune_agent(
     write_jsonl(folder / "train.jsonl", splits["train"] + extra)
     write_jsonl(folder / "val.jsonl", splits["val"] or splits["train"][:4])
     write_jsonl(folder / "test.jsonl", splits["test"])
-    (folder / "agent.json").write_text(json.dumps({"agent": reference, "examples": str(examples_file), "trace_rows": len(extra)}) + "\n")
+    (folder / "agent.json").write_text(json.dumps({"agent": str(reference) if isinstance(reference, str) else spec.name, "examples": str(examples_file), "trace_rows": len(extra)}) + "\n")
     train, val = folder / "train.jsonl", folder / "val.jsonl"
     data = DataFiles(train, val, files_hash((train, val)), count_rows(train), count_rows(val))
     config = TrainConfig(
@@ -465,7 +468,8 @@ def finetune_agent(
     info = {
         "agent": spec.adapter_name, "method": "sft", "base_model_hash": model.base_model_hash, "data_hash": data.data_hash,
         "train_rows": data.train_rows, "val_rows": data.val_rows, "config": config.to_dict(), "init_adapter": str(start),
-        "started_at": stamp, "planned_steps": planned, "agent_reference": reference, "trace_rows": len(extra),
+        "started_at": stamp, "planned_steps": planned, "agent_reference": str(reference) if isinstance(reference, str) else spec.name,
+        "trace_rows": len(extra),
     }
     (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
     stage(f"training {spec.adapter_name} on top of {TOOLS_ADAPTER} ({data.train_rows} rows, {len(extra)} from traces)", planned)
@@ -514,7 +518,7 @@ def expected_calls(row: dict[str, Any]) -> list[tuple[str, dict]]:
     return calls
 
 
-def eval_agent(reference: str, settings: Any, models: Sequence[str] | None = None, limit: int | None = None) -> dict[str, Any]:
+def eval_agent(reference: str | AgentSpec, settings: Any, models: Sequence[str] | None = None, limit: int | None = None) -> dict[str, Any]:
     """The agent's held-out rows (built by `finetune_agent`) asked of each model: the share whose first
     turn makes exactly the expected calls (or, for a plain answer, no call)."""
     from agentgraph.finetune.datasets.common import read_jsonl

@@ -98,8 +98,8 @@ def test_vllm_serves_the_base_model_and_every_adapter_with_the_gpu_profile(resou
     modules_at = args.index("--lora-modules")
     modules = dict(a.split("=", 1) for a in args[modules_at + 1 :] if not a.startswith("--"))
 
-    expected = {ROUTER_ADAPTER} | {agent.adapter_name for agent in DEFAULT_AGENTS}
-    assert set(modules) == expected and len(expected) == 4
+    expected = {ROUTER_ADAPTER, "tools"} | {agent.adapter_name for agent in DEFAULT_AGENTS}
+    assert set(modules) == expected and len(expected) == 5
     assert "--enable-lora" in args and int(options["max-loras"]) >= len(expected)
     assert "--enable-auto-tool-choice" in args
     assert options["tool-call-parser"] == profile.tool_call_parser

@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 
 from agentgraph.db.engine import WRITE_OPTION, retry_busy
 
+__all__ = ["audit_table", "AuditEntry", "AuditLog", "JSON", "json_safe", "metadata", "Outcome", "OUTCOMES", "RAN"]
+
 log = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "error", "refused", "rejected", "limit"]

@@ -21,6 +21,16 @@ from agentgraph.errors import StorageError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+__all__ = [
+    "BATCH_SIZE",
+    "embed_texts",
+    "EMBEDDING_DIMS",
+    "EMBEDDING_MODEL",
+    "load_model",
+    "model_path",
+    "OfflineEmbeddings",
+]
+
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDING_DIMS = 384
 BATCH_SIZE = 64

@@ -1,5 +1,7 @@
 """Errors that agentgraph reports to its users: each message names what was wrong and what to do."""
 
+__all__ = ["AgentgraphError", "ConfigError", "ModelError", "ServingError", "StorageError"]
+
 
 class AgentgraphError(Exception):
     """Base of every error agentgraph raises on purpose; the CLI prints these without a traceback."""

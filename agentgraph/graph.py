@@ -28,6 +28,8 @@ from agentgraph.settings import Settings, get_settings
 from agentgraph.state import GraphState
 from agentgraph.supervisor import FINISH, JOIN, RESERVED_NODES, SUPERVISOR, Supervisor
 
+__all__ = ["build_graph"]
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

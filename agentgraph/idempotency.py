@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 from agentgraph.audit import JSON, json_safe
 from agentgraph.db.engine import WRITE_OPTION, retry_busy
 
+__all__ = ["Claim", "metadata", "results_table", "ToolResults"]
+
 metadata = sa.MetaData()
 
 results_table = sa.Table(

@@ -14,6 +14,8 @@ from langchain_core.messages import AIMessage
 from agentgraph.settings import PolicySettings
 from agentgraph.state import Budget, Usage
 
+__all__ = ["add", "COUNTED", "exhausted", "no_usage", "remaining", "run_usage", "share", "tokens_of"]
+
 COUNTED = ("steps", "model_calls", "tokens")
 """Budget entries that are shared out between agents running at the same time."""
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import sympy
 
+__all__ = ["evaluate", "format_number", "MathInputError", "MAX_LENGTH", "parse_expression", "solve"]
+
 _BINARY: dict[type[ast.operator], Callable[[sympy.Expr, sympy.Expr], sympy.Expr]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,

@@ -14,6 +14,8 @@ from agentgraph.errors import ServingError
 from agentgraph.serving.client import BASE_MODEL_NAME, chat_model
 from agentgraph.settings import Settings
 
+__all__ = ["is_model_missing", "model_turn", "ModelFactory", "ModelTurn", "served_model_factory"]
+
 ModelFactory = Callable[[str], BaseChatModel]
 """Gives the chat model serving a name (an adapter or `base`); the graph makes every model call through one."""
 

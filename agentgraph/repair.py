@@ -16,6 +16,8 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage
 
+__all__ = ["CORRECTIONS", "Kind", "Malformed", "malformed_reply", "repetition"]
+
 Kind = Literal["empty", "unparsed_call", "repetition"]
 
 _CALL_LIST = re.compile(r"^\s*\[\s*[A-Za-z_][\w.]*\s*\(|<tool_call>|^\s*\{\s*\"(?:name|function)\"\s*:", re.DOTALL)

@@ -14,6 +14,15 @@ from langgraph.store.base import BaseStore
 
 from agentgraph.settings import Settings, get_settings
 
+__all__ = [
+    "open_async_checkpointer",
+    "open_async_store",
+    "open_checkpointer",
+    "open_store",
+    "studio_checkpointer",
+    "studio_store",
+]
+
 
 @contextmanager
 def open_checkpointer(settings: Settings | None = None) -> Iterator[BaseCheckpointSaver]:

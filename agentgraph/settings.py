@@ -21,6 +21,21 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+__all__ = [
+    "CheckpointSettings",
+    "FinetuneSettings",
+    "get_settings",
+    "GraphSettings",
+    "MemorySettings",
+    "ModelSettings",
+    "PolicySettings",
+    "PROJECT_ROOT",
+    "RetrievalSettings",
+    "ServerSettings",
+    "ServiceSettings",
+    "Settings",
+]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

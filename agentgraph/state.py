@@ -13,6 +13,25 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from langgraph.types import Overwrite
 
+__all__ = [
+    "AgentInput",
+    "AgentResult",
+    "Budget",
+    "extend",
+    "extend_unique",
+    "GraphState",
+    "merge_dicts",
+    "merge_plan",
+    "QUESTION_FIELDS",
+    "question_start",
+    "Subtask",
+    "SubtaskStatus",
+    "THREAD_FIELDS",
+    "ToolCallRecord",
+    "Transcript",
+    "Usage",
+]
+
 SubtaskStatus = Literal["pending", "done", "failed"]
 
 
@@ -69,6 +88,8 @@ class AgentResult(TypedDict):
     agent: str
     task: str
     answer: str
+    statement: NotRequired[str]
+    """The answer as a statement that stands alone ("17% of 2400 is 408."): what the agents after it read."""
     tool_calls: list[ToolCallRecord]
     citations: list[str]
     model: str

@@ -43,6 +43,18 @@ from agentgraph.settings import Settings
 from agentgraph.state import AgentInput, AgentResult, GraphState, Subtask, Usage, question_start
 from agentgraph.untrusted import neutralise
 
+__all__ = [
+    "compose_answer",
+    "EARLIER_HEADING",
+    "FINISH",
+    "JOIN",
+    "REQUEST_HEADING",
+    "RESERVED_NODES",
+    "router_request",
+    "SUPERVISOR",
+    "Supervisor",
+]
+
 SUPERVISOR = "supervisor"
 JOIN = "join"
 FINISH = "finish"
@@ -301,4 +313,4 @@ def _describe(written: Sequence[AnyMessage]) -> str:
 
 def _facts(results: Mapping[str, AgentResult], needs: Sequence[str]) -> list[str]:
     """The answers of the needed subtasks, in plan order, as data: the facts of the subtask that needs them."""
-    return [neutralise(results[n]["answer"]).text for n in needs if n in results and results[n]["answer"]]
+    return [neutralise(results[n].get("statement") or results[n]["answer"]).text for n in needs if n in results and results[n]["answer"]]

@@ -15,6 +15,21 @@ from langgraph.types import Interrupt, StateSnapshot
 
 from agentgraph.errors import AgentgraphError
 
+__all__ = [
+    "CheckpointInfo",
+    "current_state",
+    "fork_thread",
+    "history",
+    "list_threads",
+    "PRINCIPAL_KEY",
+    "run_principal",
+    "run_summary",
+    "thread_config",
+    "thread_status",
+    "ThreadError",
+    "ThreadInfo",
+]
+
 
 class ThreadError(AgentgraphError):
     """A thread or checkpoint does not exist, or is not in the state the command needs."""

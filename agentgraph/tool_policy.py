@@ -29,6 +29,24 @@ from agentgraph.threads import run_principal
 from agentgraph.toolrecord import failed, not_run, record_of, with_record
 from agentgraph.untrusted import borrowed_words, copied_passage, foreign_destinations, neutralise
 
+__all__ = [
+    "approval_request",
+    "as_data",
+    "CallContext",
+    "calls_per_minute",
+    "Concern",
+    "declare_tool",
+    "error_reply",
+    "invalid_arguments",
+    "refusal",
+    "REJECTED_BY_PERSON",
+    "run_tool",
+    "ToolRunner",
+    "ToolTraits",
+    "traits",
+    "untrusted_arguments",
+]
+
 log = logging.getLogger(__name__)
 
 REJECTED_BY_PERSON = "rejected by a person"

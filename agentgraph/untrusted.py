@@ -14,6 +14,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "borrowed_words",
+    "copied_passage",
+    "destinations",
+    "foreign_destinations",
+    "FUNCTION_WORDS",
+    "neutralise",
+    "Neutralised",
+    "REMOVED_INSTRUCTION",
+    "REMOVED_TOKEN",
+    "strings_in",
+]
+
 REMOVED_INSTRUCTION = "[instruction-like text removed]"
 REMOVED_TOKEN = "[control token removed]"
 

@@ -27,6 +27,8 @@ from agentgraph.db.engine import aretry_busy, describe_error, make_async_engine,
 from agentgraph.db.migrate import revisions_of, schema_problem, upgrade_connection
 from agentgraph.errors import StorageError
 
+__all__ = ["AsyncSQLAlchemySaver"]
+
 T = TypeVar("T")
 
 

@@ -14,6 +14,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["AppendLog", "extends", "Key", "StoredList"]
+
 Key = tuple[str, str, str]
 
 

@@ -39,6 +39,24 @@ from agentgraph.db.engine import WRITE_OPTION
 from agentgraph.db.migrate import check_connection
 from agentgraph.errors import StorageError
 
+__all__ = [
+    "BaseSQLAlchemySaver",
+    "Committed",
+    "DEFAULT_SNAPSHOT_EVERY",
+    "drive",
+    "drive_together",
+    "EXECUTEMANY",
+    "INLINE_STR_LIMIT",
+    "LatestReads",
+    "Merge",
+    "Op",
+    "Plan",
+    "PRUNE_STRATEGIES",
+    "PruneResult",
+    "Retention",
+    "RunOptions",
+]
+
 T = TypeVar("T")
 
 DEFAULT_SNAPSHOT_EVERY = 32

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+__all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_INFLIGHT", "GroupRunner"]
+
 T = TypeVar("T")
 
 DEFAULT_MAX_BATCH = 64

@@ -16,6 +16,17 @@ from sqlalchemy.sql import Executable
 
 from agentgraph.checkpoint.schema import blobs, checkpoints, writes
 
+__all__ = [
+    "BLOB_COLUMNS",
+    "CHECKPOINT_COLUMNS",
+    "chunks",
+    "Queries",
+    "WHOLE_ROW",
+    "WHOLE_ROW_FIELDS",
+    "whole_row_fields",
+    "WRITE_COLUMNS",
+]
+
 _FILTER_KEY = re.compile(r"^[A-Za-z0-9_.\-:]+$")
 
 CHECKPOINT_COLUMNS = (

@@ -24,6 +24,8 @@ from langgraph.checkpoint.base import CheckpointTuple
 from agentgraph.checkpoint.base import PruneResult, Retention
 from agentgraph.checkpoint.sync import SQLAlchemySaver
 
+__all__ = ["export_record", "jsonable", "jsonl_exporter", "prune_database", "retention_for"]
+
 
 def jsonable(value: Any) -> Any:
     """`value` as plain JSON data (dicts, lists, strings, numbers, booleans, None)."""

@@ -30,6 +30,14 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from agentgraph.compat import SAFE_MSGPACK_METHODS, SAFE_MSGPACK_TYPES, DeltaSnapshot, msgpack_ext_hook, send_from_args
 from agentgraph.errors import StorageError
 
+__all__ = [
+    "describe_unserializable",
+    "locate_problem",
+    "StateSerializer",
+    "UnrestorableTypeWarning",
+    "UnserializableValueError",
+]
+
 _UNPACK_OPTION = ormsgpack.OPT_NON_STR_KEYS
 _TYPED_EXTS = (
     jsonplus.EXT_CONSTRUCTOR_SINGLE_ARG,

@@ -26,6 +26,8 @@ from agentgraph.db.engine import describe_error, make_engine, retry_busy, unreac
 from agentgraph.db.migrate import revisions_of, schema_problem, upgrade_connection
 from agentgraph.errors import StorageError
 
+__all__ = ["SQLAlchemySaver"]
+
 
 
 class SQLAlchemySaver(BaseSQLAlchemySaver):

@@ -21,6 +21,23 @@ from sqlalchemy.pool import StaticPool
 
 from agentgraph.errors import StorageError
 
+__all__ = [
+    "aretry_busy",
+    "BUSY_RETRIES",
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "describe_error",
+    "is_busy_error",
+    "is_retryable",
+    "is_sqlite",
+    "make_async_engine",
+    "make_engine",
+    "normalize_url",
+    "redact",
+    "retry_busy",
+    "unreachable",
+    "WRITE_OPTION",
+]
+
 T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000

@@ -16,6 +16,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agentgraph.db.engine import make_engine, normalize_url, redact, unreachable
 from agentgraph.errors import StorageError
 
+__all__ = [
+    "acheck_schema",
+    "alembic_config",
+    "aupgrade",
+    "check_connection",
+    "check_schema",
+    "current",
+    "head_revisions",
+    "MIGRATIONS_DIR",
+    "revisions_of",
+    "schema_problem",
+    "upgrade",
+    "upgrade_connection",
+    "UPGRADE_HINT",
+    "VERSION_TABLE",
+]
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
 UPGRADE_HINT = "run `agentgraph db upgrade`"

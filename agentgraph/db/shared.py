@@ -15,6 +15,8 @@ from agentgraph.db.engine import make_engine
 from agentgraph.db.migrate import check_schema, upgrade
 from agentgraph.errors import StorageError
 
+__all__ = ["shared_engine"]
+
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 

@@ -39,6 +39,30 @@ from agentgraph.retrieval.loaders import (
     splitter_id,
 )
 
+__all__ = [
+    "alist_items",
+    "check_collection",
+    "chunk_key",
+    "collection_stats",
+    "CORPUS",
+    "corpus_index_config",
+    "CORPUS_META",
+    "corpus_namespace",
+    "doc_id",
+    "doc_of_key",
+    "FILE_PREFIX",
+    "file_records",
+    "ingest",
+    "IngestProgress",
+    "IngestReport",
+    "list_items",
+    "MANIFEST_KEY",
+    "meta_namespace",
+    "ORPHAN_GRACE",
+    "PAGE_SIZE",
+    "WRITE_BATCH",
+]
+
 CORPUS = "corpus"
 CORPUS_META = "corpus_meta"
 MANIFEST_KEY = "manifest"

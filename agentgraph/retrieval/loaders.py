@@ -10,6 +10,20 @@ from pathlib import Path
 
 from agentgraph.errors import AgentgraphError
 
+__all__ = [
+    "Chunk",
+    "discover",
+    "DocumentError",
+    "extract_text",
+    "FoundFile",
+    "IngestError",
+    "read_file",
+    "split_text",
+    "splitter_id",
+    "SPLITTER_VERSION",
+    "SUPPORTED_SUFFIXES",
+]
+
 SUPPORTED_SUFFIXES = (".md", ".txt", ".pdf")
 SPLITTER_VERSION = "sentences-v1"
 

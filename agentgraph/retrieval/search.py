@@ -23,6 +23,8 @@ from agentgraph.retrieval.index import (
     meta_namespace,
 )
 
+__all__ = ["HybridSearcher", "reciprocal_rank_fusion", "STOPWORDS", "tokenize"]
+
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+")

@@ -31,6 +31,18 @@ from agentgraph.errors import ServingError
 from agentgraph.serving.profile import get_profile
 from agentgraph.settings import ServerSettings, Settings, get_settings
 
+__all__ = [
+    "BASE_MODEL_NAME",
+    "chat_model",
+    "FailoverChatModel",
+    "failure_kind",
+    "HEALTH",
+    "list_models",
+    "ModelNotServedError",
+    "served_models",
+    "ServerHealth",
+]
+
 BASE_MODEL_NAME = "base"
 """The name under which every server serves the bare base model."""
 

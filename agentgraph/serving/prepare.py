@@ -17,6 +17,8 @@ from agentgraph.errors import ModelError
 from agentgraph.serving.profile import ModelProfile
 from agentgraph.settings import Settings
 
+__all__ = ["END_OF_TURN", "MANIFEST", "model_dir", "prepare_model", "PreparedModel", "read_manifest", "sha256_file"]
+
 MANIFEST = "manifest.json"
 END_OF_TURN = "<end_of_turn>"
 

@@ -12,6 +12,8 @@ from typing import Literal
 
 from agentgraph.errors import ConfigError
 
+__all__ = ["GEMMA3_270M_CPU", "get_profile", "ModelProfile", "PROFILES", "QWEN3_GPU", "TEMPLATES_DIR"]
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 

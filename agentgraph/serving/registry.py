@@ -21,6 +21,8 @@ import tomli_w
 
 from agentgraph.errors import ConfigError
 
+__all__ = ["ADAPTER_CONFIG", "ADAPTER_WEIGHTS", "AdapterEntry", "AdapterRegistry", "check_adapter"]
+
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 

@@ -8,6 +8,8 @@ from agentgraph.serving.registry import AdapterRegistry
 from agentgraph.serving.server import ServerInfo, start_server
 from agentgraph.settings import Settings
 
+__all__ = ["ensure_server"]
+
 
 def ensure_server(settings: Settings, port: int | None = None, show_progress: bool = True) -> ServerInfo:
     """A ready server with the base model and every registered adapter, started if needed."""

@@ -21,6 +21,18 @@ from agentgraph.serving.profile import ModelProfile
 from agentgraph.serving.registry import AdapterEntry
 from agentgraph.settings import Settings
 
+__all__ = [
+    "attach_server",
+    "find_server",
+    "LOG_FILE",
+    "log_tail",
+    "ServerInfo",
+    "start_server",
+    "STATE_FILE",
+    "stop_server",
+    "vllm_command",
+]
+
 STATE_FILE = "server.json"
 LOG_FILE = "vllm.log"
 

@@ -27,6 +27,8 @@ from agentgraph.errors import StorageError
 from agentgraph.settings import get_settings
 from agentgraph.store.base import BaseSQLAlchemyStore, StoreIndexConfig
 
+__all__ = ["AsyncSQLAlchemyStore"]
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 

@@ -26,9 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
-import numpy as np
 import sqlalchemy as sa
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import (
@@ -57,6 +56,19 @@ from agentgraph.embeddings import EMBEDDING_DIMS, OfflineEmbeddings
 from agentgraph.errors import StorageError
 from agentgraph.store.schema import store_items
 from agentgraph.store.sql import FILTER_OPERATORS, StoreSQL, Unsupported, chunks
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where vectors are scored: most runs never search by vector
+
+__all__ = [
+    "BaseSQLAlchemyStore",
+    "matches_filter",
+    "ns_text",
+    "ns_tuple",
+    "StoreIndexConfig",
+    "utcnow",
+    "VectorBackend",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +247,8 @@ def _normalize_index(
 
 
 def _unit(vector: Sequence[float], dims: int) -> np.ndarray:
+    import numpy as np
+
     arr = np.asarray(vector, dtype=np.float32)
     if arr.shape != (dims,):
         raise StorageError(f"the embedding model returned {arr.shape[0]} dims, the index expects {dims}")
@@ -487,6 +501,8 @@ class BaseSQLAlchemyStore:
             scanned = conn.execute(self.sql.scan_vectors(conditions)).tuples().all()
             vectors_of = [(prefix, key, blob) for prefix, key, blob in scanned if len(blob) == dims * 4]
             if vectors_of:
+                import numpy as np
+
                 blobs = b"".join(blob for _, _, blob in vectors_of)
                 scores = np.frombuffer(blobs, dtype="<f4").reshape(len(vectors_of), dims) @ _unit(query, dims)
                 for (prefix, key, _), score in zip(vectors_of, scores.tolist(), strict=True):

@@ -18,6 +18,19 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
+__all__ = [
+    "ITEMS_TABLE",
+    "JSONValue",
+    "metadata",
+    "pgvector_table",
+    "store_item_vectors",
+    "store_items",
+    "UTCDateTime",
+    "Vector",
+    "VECTOR_INDEX",
+    "VECTORS_TABLE",
+]
+
 ITEMS_TABLE = "store_items"
 VECTORS_TABLE = "store_item_vectors"
 VECTOR_INDEX = "store_item_vectors_embedding_idx"

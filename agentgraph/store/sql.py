@@ -23,6 +23,16 @@ from agentgraph.store.schema import (
     store_items,
 )
 
+__all__ = [
+    "chunks",
+    "escape_like",
+    "FILTER_OPERATORS",
+    "ITEM_COLUMNS",
+    "StoreSQL",
+    "SUPPORTED_DIALECTS",
+    "Unsupported",
+]
+
 ITEM_COLUMNS = (
     store_items.c.prefix,
     store_items.c.key,

@@ -25,6 +25,8 @@ from agentgraph.db.migrate import upgrade_connection
 from agentgraph.settings import get_settings
 from agentgraph.store.base import BaseSQLAlchemyStore, StoreIndexConfig
 
+__all__ = ["SQLAlchemyStore"]
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 

@@ -24,9 +24,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentgraph.errors import ConfigError
+from agentgraph.finetune.specs import AGENTS
+
+__all__ = [
+    "AGENTS", "CONFIG_DIR", "METHODS", "DataConfig", "Method", "RlhfConfig", "SftConfig", "TrainConfig", "load_config", "parse_config",
+]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-AGENTS = ("router", "math", "retrieval", "writing", "tools")
 Method = Literal["sft", "dpo", "kto"]
 METHODS: tuple[str, ...] = ("sft", "dpo", "kto")
 

@@ -37,18 +37,12 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agentgraph.errors import AgentgraphError
+from agentgraph.finetune.specs import EVALUATED, ROUTER_AGENTS, TRAINING
 from agentgraph.settings import Settings
 
-AGENT_METRICS: dict[str, tuple[str, ...]] = {
-    "router": ("agent_accuracy",),
-    "math": ("tool_call_exact", "answer_correct"),
-    "retrieval": ("search_hit", "citation_correct"),
-    "writing": ("format_ok",),
-}
+AGENT_METRICS: dict[str, tuple[str, ...]] = {name: TRAINING[name].metrics for name in EVALUATED}
+"""The metrics of each agent with a built-in evaluation (from `agentgraph.finetune.specs`)."""
 MODELS = ("adapter", "base")
-ROUTER_AGENTS = ("retrieval", "math", "writing")
-MAX_TOKENS = {"router": 128, "math": 64, "retrieval": 96, "writing": 192}
-"""Reply length cap per agent: well above every reference reply, so only run-on replies are cut."""
 
 
 class EvalError(AgentgraphError):
@@ -398,10 +392,9 @@ def case_runner(
         corpus = corpus or Path(settings.finetune.data_dir) / "retrieval" / "corpus" / split
         search = _CorpusSearch(corpus, settings.retrieval.top_k)
         return lambda row, invoke: eval_retrieval(row, invoke, search)
-    runners = {"router": eval_router, "math": eval_math, "writing": eval_writing}
-    if agent not in runners:
-        raise EvalError(f"no evaluation for {agent!r}; known agents: {', '.join(AGENT_METRICS)}")
-    return runners[agent]
+    if agent not in EVALUATED:
+        raise EvalError(f"no evaluation for {agent!r}; known agents: {', '.join(EVALUATED)}")
+    return globals()[TRAINING[agent].evaluator]  # type: ignore[index]
 
 
 def run_cases(
@@ -444,7 +437,7 @@ def evaluate_agent(
         rows, run = UNSEEN_ROWS[agent]()[:limit], case_runner(agent, settings, CORPUS)
     else:
         rows, run = load_split_rows(agent, settings, split, limit), case_runner(agent, settings, split=split)
-    factory = invoke_factory or (lambda name: make_invoke(name, settings, MAX_TOKENS[agent]))
+    factory = invoke_factory or (lambda name: make_invoke(name, settings, TRAINING[agent].max_tokens))
     summary: dict[str, dict[str, float]] = {}
     details: dict[str, list[CaseResult]] = {}
     for side in models:

@@ -18,19 +18,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agentgraph.finetune.datasets.common import swift_row
-from agentgraph.finetune.evaluate import MAX_TOKENS, Invoke, case_runner, make_invoke, run_cases
+from agentgraph.finetune.evaluate import Invoke, case_runner, make_invoke, run_cases
 from agentgraph.finetune.preferences import model_turns, render_turn
+from agentgraph.finetune.specs import TRAINING
 from agentgraph.settings import Settings
 
-FAILING_TURN: dict[str, tuple[tuple[str, int, int], ...]] = {
-    "router": (("agent_accuracy", 0, -1),),
-    "math": (("tool_call_exact", 0, -2), ("answer_correct", 1, -1)),
-    "retrieval": (("search_hit", 0, -2), ("citation_correct", 1, -1)),
-    "writing": (("format_ok", 0, -1),),
-}
-"""Per agent, in order: a metric, the adapter's reply its failure blames (0: first, 1: second) and the
-reference turn that should have been written instead (-2: the last call, after any refused ones; -1: the
-final turn)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +59,7 @@ def reply_text(reply: AIMessage) -> str:
 
 def mistake_pair(agent: str, row: dict, scores: dict[str, bool], calls: list[tuple[list[BaseMessage], list[dict], AIMessage]]) -> dict | None:
     """The DPO row of a run's first failing reply (None when nothing failed or that reply was not made)."""
-    failing = next(((reply, turn) for metric, reply, turn in FAILING_TURN[agent] if not scores.get(metric, True)), None)
+    failing = next(((reply, turn) for metric, reply, turn in TRAINING[agent].failing_turns if not scores.get(metric, True)), None)
     turns = model_turns(row)
     if failing is None or failing[0] >= len(calls) or len(turns) < -failing[1]:
         return None
@@ -90,7 +82,7 @@ def sample_mistakes(
 ) -> MistakeReport:
     """Run `rows` with the agent's served adapter and pair every mistake with its reference turn."""
     run = case_runner(agent, settings, corpus)
-    call = invoke or make_invoke(agent, settings, MAX_TOKENS[agent])
+    call = invoke or make_invoke(agent, settings, TRAINING[agent].max_tokens)
     recorded: dict[int, list[tuple[list[BaseMessage], list[dict], AIMessage]]] = {}
 
     def recording() -> Invoke:

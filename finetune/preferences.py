@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from agentgraph.finetune.specs import ROUTER_AGENTS
+
 MODEL_ROLES = ("assistant", "tool_call")
 _NUMBER = re.compile(r"\d+")
 _SOURCE = re.compile(r"\[source: ([^\]]+)\]")
-ROUTER_AGENTS = ("retrieval", "math", "writing")
 
 
 def render_turn(messages: list[dict[str, str]]) -> str:

@@ -70,12 +70,13 @@ def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild:
     """The agent's train/val files, built with the data builder unless the folder holds what the
     current builders make from the config's seed and train count, or files placed there by hand (used
     as they are; `rebuild` replaces them too)."""
-    from agentgraph.finetune.datasets import DEFAULT_TRAIN, build_dataset, is_current, is_placed_by_hand
+    from agentgraph.finetune.datasets import build_dataset, is_current, is_placed_by_hand
+    from agentgraph.finetune.specs import TRAINING
     from agentgraph.finetune.datasets.common import files_hash
 
     folder = Path(settings.finetune.data_dir) / agent
     train, val = folder / "train.jsonl", folder / "val.jsonl"
-    n_train = DEFAULT_TRAIN[agent] if config.data.n_train is None else config.data.n_train
+    n_train = TRAINING[agent].default_train if config.data.n_train is None else config.data.n_train
     if rebuild or not (is_current(folder, config.data.seed, n_train) or is_placed_by_hand(folder)):
         build_dataset(agent, folder, seed=config.data.seed, n_train=n_train)
     missing = [path.name for path in (train, val) if not path.is_file()]

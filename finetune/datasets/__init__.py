@@ -19,11 +19,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from agentgraph.finetune.datasets import math as math_data
 from agentgraph.finetune.datasets import retrieval as retrieval_data
-from agentgraph.finetune.datasets import router as router_data
-from agentgraph.finetune.datasets import tools as tools_data
-from agentgraph.finetune.datasets import writing as writing_data
 from agentgraph.finetune.datasets.common import (
     GENERATION_ORDER,
     SPLITS,
@@ -37,9 +33,8 @@ from agentgraph.finetune.datasets.common import (
     token_stats,
     write_jsonl,
 )
+from agentgraph.finetune.specs import AGENTS, TRAINING
 
-AGENTS = ("router", "math", "retrieval", "writing", "tools")
-DEFAULT_TRAIN = {"router": 600, "math": 600, "retrieval": 400, "writing": 400, "tools": 800}
 DEFAULT_VAL = 100
 DEFAULT_TEST = 100
 STAMP = "built.json"
@@ -50,11 +45,6 @@ ROW_SOURCES = (
 )
 """Modules outside the builders whose code shapes the rows: system prompts, tool schemas, the calculator."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
-_MAKERS = {
-    "router": router_data.make_example, "math": math_data.make_example, "writing": writing_data.make_example,
-    "tools": tools_data.make_example,
-}
-_MODULES = {"router": router_data, "math": math_data, "retrieval": retrieval_data, "writing": writing_data, "tools": tools_data}
 
 
 def build_dataset(
@@ -70,7 +60,7 @@ def build_dataset(
         raise ValueError(f"no dataset builder for {agent!r}; known agents: {', '.join(AGENTS)}")
     out_dir = Path(out_dir)
     counts = {
-        "train": DEFAULT_TRAIN[agent] if n_train is None else n_train,
+        "train": TRAINING[agent].default_train if n_train is None else n_train,
         "val": DEFAULT_VAL if n_val is None else n_val,
         "test": DEFAULT_TEST if n_test is None else n_test,
     }
@@ -89,7 +79,7 @@ def build_dataset(
         extra_dirs = (corpus,)
     else:
         for split in GENERATION_ORDER:
-            examples[split] = fill_split(_MAKERS[agent], split_rng(seed, agent, split), split, counts[split], ledger)
+            examples[split] = fill_split(TRAINING[agent].builder().make_example, split_rng(seed, agent, split), split, counts[split], ledger)
     files = {split: out_dir / f"{split}.jsonl" for split in SPLITS}
     for split in SPLITS:
         write_jsonl(files[split], (example.row for example in examples[split]))
@@ -161,7 +151,7 @@ def write_card(info: DatasetInfo, cards_dir: Path = CARDS_DIR, model_dir: Path |
         "",
         "## How it was made",
         "",
-        " ".join((_MODULES[info.agent].__doc__ or "").split()),
+        " ".join((TRAINING[info.agent].builder().__doc__ or "").split()),
         "",
         "Format: ms-swift agent rows (`tools` as a JSON string; `system`, `user`, `tool_call`, `tool_response`, "
         "`assistant` messages), trained with `--custom_register_path finetune/swift_plugin.py --template agentgraph_gemma3`, "

@@ -1,6 +1,6 @@
 """A tiny scripted OpenAI-compatible chat server for loopback benchmarks and fault tests.
 
-It answers `/v1/chat/completions` instantly with a fixed script instead of running a model: the router
+It answers `/v1/chat/completions` (plain or streamed) instantly with a fixed script instead of running a model: the router
 hands the question to the agents named by `--handoffs`, every other model answers with one line of
 text (or, with `--tool-call`, first calls a tool). Faults can be switched on at start or at run time (`POST /control`): a delay before each reply,
 HTTP errors for the first N requests, holding requests until released, or the process dying when a
@@ -106,6 +106,23 @@ def reply_for(script: Script, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def stream_events(reply: dict[str, Any], include_usage: bool) -> bytes:
+    """`reply` as the server-sent events of a streamed chat completion (`"stream": true`)."""
+    choice = reply["choices"][0]
+    message = choice["message"]
+    delta: dict[str, Any] = {"role": "assistant", "content": message.get("content") or ""}
+    if message.get("tool_calls"):
+        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    head = {k: reply[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    chunks = [
+        {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}]},
+        {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"], "logprobs": None}]},
+    ]
+    if include_usage:
+        chunks.append({**head, "choices": [], "usage": reply["usage"]})
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+
+
 def _text(message: dict[str, Any]) -> str:
     content = message.get("content") or ""
     if isinstance(content, list):
@@ -121,10 +138,10 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
             pass
 
-        def _send(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
+        def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -178,6 +195,9 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 record["status"] = 404
                 error = {"message": f"The model `{model}` does not exist.", "type": "NotFoundError", "param": "model", "code": 404}
                 self._send(404, {"error": error})
+            elif body.get("stream"):
+                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                self._send(200, stream_events(reply_for(script, body), include_usage), "text/event-stream")
             else:
                 self._send(200, reply_for(script, body))
 

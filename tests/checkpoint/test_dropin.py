@@ -3,10 +3,11 @@ state types LangGraph's serializer cannot import back (classes defined inside a 
 
 import dataclasses
 import enum
+import operator
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -146,3 +147,50 @@ def test_strict_types_stop_the_graph_at_the_first_local_type(sqlite_url: str) ->
     with SQLAlchemySaver.from_conn_string(sqlite_url, strict_types=True) as saver:
         with pytest.raises(UnserializableValueError, match=r"channel 'items' at \[0\].*Item"):
             _graph(saver).invoke({}, config("dropin-strict"))
+
+
+def _interrupted_run(checkpointer: BaseCheckpointSaver) -> list[Any]:
+    """A pydantic state holding a function-local model, stopped after one node, resumed, then updated
+    by hand: what each phase streams and the state at the end."""
+
+    class Inner(BaseModel):
+        level: int
+
+    class State(BaseModel):
+        topic: str
+        inner: Inner
+        notes: Annotated[list[str], operator.add] = []
+        summary: str | None = None
+
+    def collect(state: State) -> dict[str, Any]:
+        assert isinstance(state.inner, Inner)  # rebuilt by the state model from what was stored
+        return {"notes": [f"{state.topic} at level {state.inner.level}"]}
+
+    def summarise(state: State) -> dict[str, Any]:
+        assert isinstance(state.inner, Inner)
+        return {"summary": "; ".join(state.notes)}
+
+    builder = StateGraph(State)
+    builder.add_node("collect", collect)
+    builder.add_node("summarise", summarise)
+    builder.add_edge(START, "collect")
+    builder.add_edge("collect", "summarise")
+    builder.add_edge("summarise", END)
+    graph = builder.compile(checkpointer=checkpointer, interrupt_after=["collect"])
+    cfg = config("dropin-interrupt")
+    first = list(graph.stream({"topic": "bridges", "inner": Inner(level=2)}, cfg))
+    resumed = list(graph.stream(None, cfg))
+    updated = graph.update_state(cfg, {"notes": ["by hand"]}, as_node="collect")
+    return [first, resumed, sorted(updated["configurable"]), _plain(graph.get_state(cfg).values)]
+
+
+def test_an_interrupted_graph_with_a_local_model_resumes_as_with_the_official_saver(db_url: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnrestorableTypeWarning)
+        with SQLAlchemySaver.from_conn_string(db_url, strict_types=False) as saver:
+            ours = _interrupted_run(saver)
+    with _official() as official:
+        expected = _interrupted_run(official)
+    assert ours == expected
+    assert ours[1] == [{"summarise": {"summary": "bridges at level 2"}}]
+    assert ours[3]["inner"] == {"level": 2} and ours[3]["notes"] == ["bridges at level 2", "by hand"]

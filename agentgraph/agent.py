@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
+
+ResultStatement = Callable[[str, str, Sequence[str]], str]
+"""(task, the model's answer, the results of the tool calls that ran) -> a statement that stands alone."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class AgentSpec:
     """Tools that interrupt the run for a person's approval before they run."""
     limits: AgentLimits = field(default_factory=AgentLimits)
     """This agent's own limits (model calls, tokens, tool rounds, tool calls per minute)."""
+    result_statement: ResultStatement | None = field(default=None, hash=False, compare=False)
+    """Turns the model's final answer into the statement the agents after it read (default: the answer as written)."""
 
     @property
     def adapter_name(self) -> str:

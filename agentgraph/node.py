@@ -26,9 +26,11 @@ from langgraph.types import interrupt
 from agentgraph import limits
 from agentgraph.agent import AgentSpec, facts_request
 from agentgraph.audit import RAN
+from agentgraph.citations import ground, parse_passages, returns_sources
 from agentgraph.modelcall import ModelFactory, model_turn
 from agentgraph.repair import malformed_reply
 from agentgraph.settings import Settings
+from agentgraph.taskcontext import working_on
 from agentgraph.state import (
     AgentInput,
     AgentResult,
@@ -135,6 +137,8 @@ class _AgentSteps:
         self.request = request
         self.cite = cite
         self.tool_names = [tool.name for tool in spec.tools]
+        self.grounded = any(returns_sources(tool) for tool in spec.tools)
+        """Whether answers are checked against the passages this agent's tools return (`agentgraph.citations`)."""
         self.runner = ToolRunner(spec, settings.policy, settings.database_url)
 
     # -- model turns -----------------------------------------------------------------------------
@@ -220,7 +224,8 @@ class _AgentSteps:
             if call["id"] in replies:
                 self.runner.audit(call, context, replies[call["id"]], started)
             else:
-                replies[call["id"]] = self.runner.execute(self.spec.tool(call["name"]), call, context)  # type: ignore[arg-type]
+                with working_on(state["subtask"]["task"]):
+                    replies[call["id"]] = self.runner.execute(self.spec.tool(call["name"]), call, context)  # type: ignore[arg-type]
             edits = {"edited_args": call["args"]} if call["id"] in edited else {}
             with_record(replies[call["id"]], **edits)  # every reply carries its record
         update: dict[str, Any] = {
@@ -305,13 +310,18 @@ class _AgentSteps:
             error = problem.detail + (f" (still, after {repairs} correction(s))" if repairs else "")
         elif error is None:
             answer = last.text.strip()  # type: ignore[union-attr]
+        cited: list[str] = self.cite(answer) if self.cite else []
+        if answer and self.grounded:
+            grounded = ground(answer, [p for m in messages if isinstance(m, ToolMessage) for p in parse_passages(m.text)])
+            answer, cited = grounded.answer, grounded.citations
         model = state.get("model", self.spec.adapter_name)
         result = AgentResult(
             agent=self.spec.name,
             task=subtask["task"],
             answer=answer,
             tool_calls=_tool_call_records(messages),
-            citations=self.cite(answer) if self.cite else [],
+            citations=cited,
+            statement=self.spec.result_statement(subtask["task"], answer, _tool_results(messages)) if answer and self.spec.result_statement else answer,
             model=model,
             fell_back=state.get("fell_back", False),
             error=error,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from langchain_core.tools import ToolException, tool
 
 from agentgraph import mathexpr
@@ -29,14 +32,40 @@ def solve(equations: str) -> str:
 for _tool in (calculator, solve):
     _tool.handle_tool_error = True
 
+def final_answer(result: str) -> str:
+    """How the math agent states a tool's result (the trained reply format)."""
+    return f"The answer is {_value(result)}."
+
+
+def _value(result: str) -> str:
+    return result.split(" ≈ ")[-1].strip()
+
+
+_ASKS = re.compile(r"^(?:please\s+)?(?:what(?:'s| is)|calculate|compute|work out|how much is|find|evaluate|figure out)\s+", re.IGNORECASE)
+_PLAIN = re.compile(
+    r"^(?:[\d\s%$£€.,+\-*/^()]|\b(?:of|percent|times|plus|minus|divided|by|squared|cubed|square|root|the|and)\b)+$", re.IGNORECASE
+)
+
+
+def math_statement(task: str, answer: str, results: Sequence[str]) -> str:
+    """The result as a statement that says what it is: "17% of 2400 is 408." for "What is 17% of 2400?";
+    the task then "The answer is 41.85." for a word problem; the model's answer when no tool ran."""
+    if not results:
+        return answer
+    value = _value(results[-1])
+    asked = " ".join(task.split()).rstrip(" ?.!=")
+    core = _ASKS.sub("", asked).strip()
+    if len(core) <= 60 and _PLAIN.match(core) and re.search(r"\d", core):
+        return f"{core} is {value}."
+    if "=" in value or ";" in value:  # solve's roots: "x = 4"
+        return f"{asked}: {value}."
+    return f"{asked}{'?' if task.strip().endswith('?') else '.'} The answer is {value}."
+
+
 MATH = AgentSpec(
     name="math",
     description="Computes numbers: arithmetic, percentages, equations, word problems.",
     system_prompt="You are the math agent. Use a tool for every computation, then state the result.",
     tools=(calculator, solve),
+    result_statement=math_statement,
 )
-
-
-def final_answer(result: str) -> str:
-    """How the math agent states a tool's result (the trained reply format)."""
-    return f"The answer is {result.split(' ≈ ')[-1]}."

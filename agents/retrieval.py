@@ -1,39 +1,27 @@
-"""The retrieval agent: searches the ingested documents and answers with cited sources."""
+"""The retrieval agent: searches the ingested documents and answers with cited sources.
+
+Its answers are grounded by the framework (`agentgraph.citations`): only what its searches returned is cited."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
 from agentgraph.agent import AgentSpec
+from agentgraph.citations import CITATION, cite, citations, declare_sources, format_passages
+from agentgraph.retrieval.focus import focus
 from agentgraph.retrieval.passage import Passage
+from agentgraph.taskcontext import current_task
 
 if TYPE_CHECKING:
     from agentgraph.retrieval.search import HybridSearcher
 
-CITATION = re.compile(r"\[source: ([^\]]+)\]")
+__all__ = ["CITATION", "RETRIEVAL", "Passage", "cite", "citations", "format_passages", "make_retrieval_agent", "make_search_tool"]
+
 SEARCH_TOOL_NAME = "search"
 SEARCH_TOOL_DESCRIPTION = "Search the ingested documents; returns passages with their source ids."
-
-
-def format_passages(passages: Iterable[Passage]) -> str:
-    """The search tool's result text: one passage a line, prefixed by its source id."""
-    lines = [f"[{p.source}] {' '.join(p.text.split())}" for p in passages]
-    return "\n".join(lines) if lines else "no passages found"
-
-
-def cite(sentence: str, source: str) -> str:
-    """An answer sentence with its citation, in the trained format."""
-    return f"{sentence} [source: {source}]"
-
-
-def citations(answer: str) -> list[str]:
-    """The sources an answer cites, in order, without repeats."""
-    return list(dict.fromkeys(CITATION.findall(answer)))
 
 
 class SearchInput(BaseModel):
@@ -43,20 +31,23 @@ class SearchInput(BaseModel):
 
 
 def make_search_tool(searcher: HybridSearcher, k: int | None = None) -> BaseTool:
-    """The `search` tool over `searcher`: the top `k` passages (default `retrieval.top_k`), formatted."""
+    """The `search` tool over `searcher`: the top `k` passages (default `retrieval.top_k`), each as its
+    sentences that best answer the query and the agent's task, best first (`retrieval.focus`)."""
 
     def search(query: str) -> str:
-        return format_passages(searcher.search(query, k))
+        return format_passages(focus(searcher.search(query, k), query, current_task()))
 
     async def asearch(query: str) -> str:
-        return format_passages(await searcher.asearch(query, k))
+        return format_passages(focus(await searcher.asearch(query, k), query, current_task()))
 
-    return StructuredTool.from_function(
-        func=search,
-        coroutine=asearch,
-        name=SEARCH_TOOL_NAME,
-        description=SEARCH_TOOL_DESCRIPTION,
-        args_schema=SearchInput,
+    return declare_sources(
+        StructuredTool.from_function(
+            func=search,
+            coroutine=asearch,
+            name=SEARCH_TOOL_NAME,
+            description=SEARCH_TOOL_DESCRIPTION,
+            args_schema=SearchInput,
+        )
     )
 
 

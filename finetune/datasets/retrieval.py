@@ -231,6 +231,38 @@ def random_question(rng: random.Random, split: str, numeric: bool = False) -> tu
     return text, entity, held
 
 
+@dataclass(frozen=True)
+class AskedFact:
+    """A question about a fresh fictional entity and the document sentence that answers it."""
+
+    question: str
+    sentence: str
+    value: str
+    entity: str
+    kind: str
+    attribute: Attribute
+    held_out: bool
+
+
+def random_fact(rng: random.Random, split: str, numeric: bool = False) -> AskedFact:
+    """A question with its answering sentence (for router rows whose later turns or steps use the answer)."""
+    kind = rng.choice(sorted(KINDS))
+    make_name, attributes = KINDS[kind]
+    attribute = rng.choice([a for a in attributes if a.numeric or not numeric])
+    entity, value = make_name(rng), attribute.value(rng)
+    text, held = question_for(rng, entity, attribute, split)
+    return AskedFact(text, attribute.sentence.format(e=entity, v=value), value, entity, kind, attribute, held)
+
+
+def follow_up_on(rng: random.Random, fact: AskedFact) -> tuple[str, str]:
+    """A follow-up asking another fact of the same entity, naming it "it", and its self-contained task
+    ("And the number of lanes on it?" -> "Find the number of lanes on Kelm Road.")."""
+    attribute = rng.choice([a for a in KINDS[fact.kind][1] if a is not fact.attribute])
+    phrase = rng.choice(attribute.phrases)
+    opening = rng.choice(("And {p}?", "What about {p}?", "and {p}?", "Also, {p}?", "And what is {p}?"))
+    return opening.format(p=phrase.format(e="it")), f"Find {phrase.format(e=fact.entity)}."
+
+
 def chunks(document: Document) -> list[str]:
     """The document's passages as the real index cuts them (chunk size and overlap from settings)."""
     config = get_settings().retrieval

@@ -22,6 +22,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentgraph.agent import AgentSpec
 from agentgraph.agents import DEFAULT_AGENTS
+from agentgraph.finetune.datasets import router_turns
 from agentgraph.finetune.datasets.common import Example, normalise_key, pick, swift_row, tool_call
 from agentgraph.finetune.datasets.math import math_question
 from agentgraph.finetune.datasets.retrieval import random_question
@@ -35,9 +36,16 @@ ONE_SENTENCE_SHARE = 0.3
 SENTENCE_JOINS = ("and ", "then ", "and also ", "and then ")
 """Openings of a later independent part that continues the earlier part's sentence."""
 KINDS = (
-    ("math", 0.2), ("retrieval", 0.2), ("writing", 0.16), ("math+writing", 0.13), ("retrieval+writing", 0.13),
-    ("retrieval+math", 0.12), ("retrieval+math+writing", 0.03), ("math+math", 0.03),
+    ("math", 0.11), ("retrieval", 0.11), ("writing", 0.09), ("math+writing", 0.07), ("retrieval+writing", 0.07),
+    ("retrieval+math", 0.06), ("retrieval+math+writing", 0.02), ("math+math", 0.02),
+    ("retrieval>math", 0.1), ("math>math", 0.04), ("follow-up", 0.19), ("roster", 0.12),
 )
+"""Request kinds and their shares: `+` joins independent parts, `>` a part that needs the one before it
+(`router_turns.py` makes those, the follow-ups and the rosters)."""
+TURN_KINDS = {
+    "retrieval>math": router_turns.dependent_request, "math>math": router_turns.math_chain_request,
+    "follow-up": router_turns.follow_up, "roster": router_turns.roster_request,
+}
 
 
 def router_spec(agents: tuple[AgentSpec, ...] = DEFAULT_AGENTS) -> AgentSpec:
@@ -103,6 +111,13 @@ def _one_sentence(
 def make_example(rng: random.Random, split: str) -> Example | None:
     """One router row: the request, then one turn with a handoff call per part."""
     kind = rng.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS])[0]
+    if kind in TURN_KINDS:
+        turns = TURN_KINDS[kind](rng, split)
+        if turns is None:
+            return None
+        keys = {_task_key(task) for _, task, _ in turns.handoffs} | {_task_key(q) for q, _ in turns.earlier}
+        row = router_row(turns.user_turn, list(turns.handoffs), turns.agents)
+        return Example(row, tuple(sorted(keys)), kind, turns.held_out)
     parts = _parts(rng, split, kind)
     if len({_task_key(task) for _, task, _ in parts}) != len(parts):
         return None
@@ -111,10 +126,13 @@ def make_example(rng: random.Random, split: str) -> Example | None:
     return Example(row, tuple(_content_keys(handoffs)), kind, any(held for *_, held in parts))
 
 
-def router_row(request: str, handoffs: list[tuple[str, str]]) -> dict:
-    """The row of a request and the router's one turn: a handoff call per (agent, task), in order."""
-    calls = [tool_call(handoff_tool_name(agent), f"call_{i}", task=task) for i, (agent, task) in enumerate(handoffs)]
-    spec = router_spec()
+def router_row(request: str, handoffs: list[tuple[str, str]] | list[tuple[str, str, tuple[str, ...]]], agents: tuple[AgentSpec, ...] = DEFAULT_AGENTS) -> dict:
+    """The row of a router user turn and the router's one turn: a handoff call per (agent, task[, needs]), in order."""
+    calls = [
+        tool_call(handoff_tool_name(h[0]), f"call_{i}", task=h[1], **({"needs": list(h[2])} if len(h) > 2 and h[2] else {}))
+        for i, h in enumerate(handoffs)
+    ]
+    spec = router_spec(agents)
     messages = [SystemMessage(spec.system_prompt), HumanMessage(request), AIMessage("", tool_calls=calls)]
     return swift_row(messages, [convert_to_openai_tool(t) for t in spec.tools])
 

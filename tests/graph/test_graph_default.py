@@ -8,12 +8,19 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.store.memory import InMemoryStore
 
+from agentgraph.citations import cite, parse_passages
 from agentgraph.graphs.supervisor import build, make_graph
 from agentgraph.retrieval import ingest
 from agentgraph.settings import RetrievalSettings
 from graph_fakes import Script, ai, call, handoff
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+
+
+def _first_sentence_of(result: str, source: str) -> str:
+    """The first sentence the search showed from `source` (what an extractive answer copies)."""
+    text = next(p.text for p in parse_passages(result) if p.source == source)
+    return text.split(". ")[0].rstrip(".") + "."
 
 
 def test_default_graph_searches_the_collection_in_its_store(settings):
@@ -23,7 +30,7 @@ def test_default_graph_searches_the_collection_in_its_store(settings):
     ingest(store, CORPUS, "docs")
     script = Script(
         router=[ai("", handoff("retrieval", "Which volcano is mentioned?"))],
-        retrieval=[ai("", call("search", query="volcano eruption")), ai("See the notes. [source: volcanoes.md]")],
+        retrieval=[ai("", call("search", query="volcano eruption")), lambda messages: ai(cite(_first_sentence_of(messages[-1].text, "volcanoes.md"), "volcanoes.md"))],
     )
     out = build(store=store, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
 

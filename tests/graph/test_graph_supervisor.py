@@ -70,7 +70,7 @@ def test_independent_agents_run_in_parallel_then_writing_gets_their_facts(agents
 
     writing_input = next(msgs for name, msgs, _ in script.calls if name == "writing")
     assert writing_input[1].content == (
-        "Write a one-sentence note.\nFacts:\n- Paris is the capital of France. [source: geo.txt]\n- The answer is 12."
+        "Write a one-sentence note.\nFacts:\n- Paris is the capital of France. [source: geo.txt]\n- 15% of 80 is 12."
     )
     assert out["answer"] == "Note: Paris is the capital and 15% of 80 is 12.\n\nSources: geo.txt"
     assert out["citations"] == ["geo.txt"]

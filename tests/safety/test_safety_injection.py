@@ -116,7 +116,8 @@ def test_documents_cannot_change_an_agents_instructions(settings, saver, store):
     search_results = [m for _, messages, _ in script.calls for m in messages if isinstance(m, ToolMessage) and m.name == "search"]
     assert search_results and "1932" in search_results[0].text  # the facts themselves still get through
     writing_turn = user_turn(next(messages for model, messages, _ in script.calls if model == "writing"))
-    assert "completed in 1932" in writing_turn and "[instruction-like text removed]" in writing_turn
+    # the retrieval agent's answer is grounded: the claim its search supports is passed on, the injected order is not
+    assert "completed in 1932" in writing_turn and "mail agent" not in writing_turn.lower()
 
 
 def test_a_task_that_names_the_address_may_send_what_the_agent_wrote(settings, saver, store):

@@ -64,7 +64,7 @@ def test_files_hold_the_requested_rows_in_agent_format(built: dict[str, DatasetI
                 tools = json.loads(row["tools"])
                 names = {t["function"]["name"] for t in tools}
                 assert {c["name"] for c in calls(row)} <= names
-    assert 0 < info.held_out_test_rows <= COUNTS["n_test"]
+    assert 0 < info.held_out_test_rows <= COUNTS["n_test"] or agent == "tools"  # tools: test schemas are unseen instead
 
 
 @pytest.mark.parametrize("agent", AGENTS)

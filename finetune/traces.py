@@ -207,16 +207,20 @@ def export_rows(saver: BaseCheckpointSaver, agent: str, fmt: str = "swift", thre
             prefix = swift_row(messages[:index], tools, unlearnt_calls(messages[:index]))
             original = render_tool_calls(message.tool_calls)
             edited = render_tool_calls(_with_edits([message], found)[0].tool_calls)  # type: ignore[union-attr]
-            turn = lambda text: [*prefix["messages"], {"role": "assistant", "content": text}]  # noqa: E731
             extra = {"tools": prefix["tools"]} if "tools" in prefix else {}
             if fmt == "kto":
                 approved = all(d.action == "approve" for d in judged)
-                rows.append({**extra, "messages": turn(original), "label": approved})
+                rows.append({**extra, "messages": _answered(prefix, original), "label": approved})
                 if any(d.action == "edit" for d in judged) and not any(d.action == "reject" for d in judged):
-                    rows.append({**extra, "messages": turn(edited), "label": True})
+                    rows.append({**extra, "messages": _answered(prefix, edited), "label": True})
             elif any(d.action == "edit" for d in judged) and edited != original:
-                rows.append({**extra, "messages": turn(edited), "rejected_response": original})
+                rows.append({**extra, "messages": _answered(prefix, edited), "rejected_response": original})
     return rows
+
+
+def _answered(prefix: Mapping[str, Any], text: str) -> list[dict[str, Any]]:
+    """The messages of row `prefix` followed by the assistant turn `text`."""
+    return [*prefix["messages"], {"role": "assistant", "content": text}]
 
 
 def write_rows(rows: Sequence[Mapping[str, Any]], out: Path | None) -> str | None:

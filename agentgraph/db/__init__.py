@@ -5,15 +5,25 @@
 schema does not match this code.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from agentgraph.db.engine import make_async_engine, make_engine, normalize_url, redact
-from agentgraph.db.migrate import (
-    acheck_schema,
-    aupgrade,
-    check_schema,
-    current,
-    head_revisions,
-    upgrade,
-)
+
+if TYPE_CHECKING:
+    from agentgraph.db.migrate import acheck_schema, aupgrade, check_schema, current, head_revisions, upgrade
+
+_MIGRATE = frozenset({"acheck_schema", "aupgrade", "check_schema", "current", "head_revisions", "upgrade"})
+"""Names of `agentgraph.db.migrate`, imported on first use: it imports Alembic (about 0.4 s), which
+importing `agentgraph.db.engine` (as the tool audit does) does not need."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MIGRATE:
+        from agentgraph.db import migrate
+
+        return getattr(migrate, name)
+    raise AttributeError(f"module 'agentgraph.db' has no attribute {name!r}")
+
 
 __all__ = [
     "acheck_schema",

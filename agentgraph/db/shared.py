@@ -12,7 +12,6 @@ import threading
 from sqlalchemy.engine import Engine
 
 from agentgraph.db.engine import make_engine
-from agentgraph.db.migrate import check_schema, upgrade
 from agentgraph.errors import StorageError
 
 __all__ = ["shared_engine"]
@@ -23,6 +22,8 @@ _lock = threading.Lock()
 
 def shared_engine(url: str) -> Engine:
     """The process's engine for `url`, on a migrated schema (raises StorageError when unusable)."""
+    from agentgraph.db.migrate import check_schema, upgrade  # Alembic: only once a record is written
+
     with _lock:
         engine = _engines.get(url)
         if engine is None:

@@ -10,7 +10,7 @@ QUESTION ?= What is 17% of 2400? Then write a short note to the team with the re
 # Each row of the test suite that needs a real vLLM server starts it once per session.
 PYTEST_ARGS ?=
 
-.PHONY: setup run test serve stop clean
+.PHONY: setup run test lint serve stop clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,12 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Formatting, lint and types ([tool.ruff] and [tool.mypy] in pyproject.toml).
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 serve: setup
 	$(BIN)/agentgraph serve

@@ -57,6 +57,12 @@ from agentgraph.tool_policy import (
 )
 from agentgraph.toolrecord import not_run, record_of, with_record
 
+UNSUPPORTED_CORRECTION = (
+    "The search results do not say that. Answer with the sentence of the search results that answers the task, "
+    "copied word for word, then [source: <its source id>]."
+)
+"""The correction a grounded agent gets when its answer states nothing its passages support."""
+
 RequestBuilder = Callable[[str, Sequence[str]], str]
 """Builds an agent's user turn from its task and the facts found by the other agents."""
 Citer = Callable[[str], list[str]]
@@ -189,15 +195,22 @@ class _AgentSteps:
         last = state["messages"][-1]
         if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
             return "tools"
-        if malformed_reply(last, self.tool_names) and state.get("repairs", 0) < self.policy.max_repairs:  # type: ignore[arg-type]
+        if (malformed_reply(last, self.tool_names) or self._unsupported(state)) and state.get("repairs", 0) < self.policy.max_repairs:  # type: ignore[arg-type]
             return "repair"
         return "finish"
 
+    def _unsupported(self, state: AgentState) -> bool:
+        """Whether a grounded agent's text answer states nothing its retrieved passages support."""
+        last = state["messages"][-1]
+        if not self.grounded or not isinstance(last, AIMessage) or not last.text.strip():
+            return False
+        return not ground(last.text, _passages(state["messages"])).citations
+
     def repair(self, state: AgentState) -> dict[str, Any]:
-        """Re-ask after a malformed text reply, saying briefly what was wrong."""
+        """Re-ask after a malformed text reply, or an answer its passages do not support, saying briefly what was wrong."""
         problem = malformed_reply(state["messages"][-1], self.tool_names)  # type: ignore[arg-type]
-        assert problem is not None  # routed here only for a malformed reply
-        return {"messages": [HumanMessage(problem.correction())], "repairs": state.get("repairs", 0) + 1}
+        correction = problem.correction() if problem is not None else UNSUPPORTED_CORRECTION
+        return {"messages": [HumanMessage(correction)], "repairs": state.get("repairs", 0) + 1}
 
     # -- tool rounds -----------------------------------------------------------------------------
 
@@ -224,7 +237,7 @@ class _AgentSteps:
             if call["id"] in replies:
                 self.runner.audit(call, context, replies[call["id"]], started)
             else:
-                with working_on(state["subtask"]["task"]):
+                with working_on(self._user_turn(state)):
                     replies[call["id"]] = self.runner.execute(self.spec.tool(call["name"]), call, context)  # type: ignore[arg-type]
             edits = {"edited_args": call["args"]} if call["id"] in edited else {}
             with_record(replies[call["id"]], **edits)  # every reply carries its record
@@ -312,7 +325,7 @@ class _AgentSteps:
             answer = last.text.strip()  # type: ignore[union-attr]
         cited: list[str] = self.cite(answer) if self.cite else []
         if answer and self.grounded:
-            grounded = ground(answer, [p for m in messages if isinstance(m, ToolMessage) for p in parse_passages(m.text)])
+            grounded = ground(answer, _passages(messages))
             answer, cited = grounded.answer, grounded.citations
         model = state.get("model", self.spec.adapter_name)
         result = AgentResult(
@@ -337,6 +350,11 @@ class _AgentSteps:
             "fallbacks": [self.spec.name] if result["fell_back"] else [],
             "usage": {sid: state.get("used") or limits.no_usage()},
         }
+
+
+def _passages(messages: Sequence[AnyMessage]) -> list:
+    """The passages this agent's tools returned in this run."""
+    return [p for m in messages if isinstance(m, ToolMessage) for p in parse_passages(m.text)]
 
 
 def _thread_id() -> str | None:

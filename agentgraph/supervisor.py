@@ -125,7 +125,7 @@ class Supervisor:
 
         update["messages"] = [m for m in written if not isinstance(m, HumanMessage)]
         update["handoffs"] = len(accepted)
-        update["plan"] = Overwrite(self._subtasks(accepted, previous=earlier[-1][1] if earlier else None))
+        update["plan"] = Overwrite(self._subtasks(accepted, previous=earlier[-1] if earlier else None))
         errors: list[str] = []
         if stopped:
             errors.append(f"the router {stopped}")
@@ -144,10 +144,12 @@ class Supervisor:
         conversation (the user's questions and the answers, as data; each answer cut to `graph.router_answer_chars`)."""
         return _earlier_turns(messages[:-1], self.settings.graph.router_history_turns, self.settings.graph.router_answer_chars)
 
-    def _subtasks(self, handoffs: Sequence[Handoff], previous: str | None = None) -> list[Subtask]:
+    def _subtasks(self, handoffs: Sequence[Handoff], previous: tuple[str, str] | None = None) -> list[Subtask]:
         """The plan: the router's handoffs in order (the agents that run last at the end), each with the
-        subtasks it needs: those of the agents it names in `needs`, and for the last agents all the others;
-        a task that needs the conversation is given the `previous` answer."""
+        subtasks it needs: those of the agents it names in `needs`, and for the last agents all the others.
+        In a conversation, the steps that need no other step are given the `previous` turn as a fact (a
+        follow-up such as "What would five of those cost?" only makes sense with it); a step that names
+        the conversation in `needs` is given the previous answer alone."""
         ordered = [h for h in handoffs if h.agent not in self.run_last] + [h for h in handoffs if h.agent in self.run_last]
         counts: dict[str, int] = {}
         subtasks: list[Subtask] = []
@@ -158,8 +160,10 @@ class Supervisor:
             else:
                 needs = [s["id"] for s in subtasks if s["agent"] in h.needs]
             subtask = Subtask(id=f"{h.agent}-{counts[h.agent]}", agent=h.agent, task=h.task, status="pending", call_id=h.call_id, needs=needs)
-            if CONVERSATION in h.needs and previous:
-                subtask["given"] = [previous]
+            if previous and CONVERSATION in h.needs:
+                subtask["given"] = [previous[1]]
+            elif previous and not needs:
+                subtask["given"] = [f"Earlier in this conversation: {previous[0]} {previous[1]}"]
             subtasks.append(subtask)
         return subtasks
 

@@ -254,8 +254,10 @@ def eval_router(row: dict, invoke: Invoke) -> CaseResult:
     prompt = prompt_of(messages)
     first = next((m for m in messages if isinstance(m, AIMessage)), AIMessage(""))
     expected = [c["name"].removeprefix(HANDOFF_PREFIX) for c in first.tool_calls]
-    reply = invoke(prompt, row_tools(row))
-    return CaseResult({"agent_accuracy": score_router(reply, expected)}, {"expected": expected, "calls": reply.tool_calls, "text": reply.content})
+    tools = row_tools(row)
+    roster = [t["function"]["name"].removeprefix(HANDOFF_PREFIX) for t in tools]  # the row's own agents (rosters differ)
+    reply = invoke(prompt, tools)
+    return CaseResult({"agent_accuracy": score_router(reply, expected, roster)}, {"expected": expected, "calls": reply.tool_calls, "text": reply.content})
 
 
 def eval_math(row: dict, invoke: Invoke) -> CaseResult:

@@ -42,6 +42,7 @@ STAMP = "built.json"
 ROW_SOURCES = (
     "agentgraph.agent", "agentgraph.agents", "agentgraph.agents.math", "agentgraph.agents.retrieval",
     "agentgraph.agents.writing", "agentgraph.mathexpr", "agentgraph.retrieval.loaders", "agentgraph.router",
+    "agentgraph.supervisor", "agentgraph.citations", "agentgraph.retrieval.focus", "agentgraph.retrieval.search",
 )
 """Modules outside the builders whose code shapes the rows: system prompts, tool schemas, the calculator."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"

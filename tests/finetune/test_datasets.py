@@ -4,6 +4,7 @@ writing that passes its own format check, router calls that copy the request, de
 from __future__ import annotations
 
 import json
+import re
 import random
 from fractions import Fraction
 from pathlib import Path
@@ -186,19 +187,39 @@ def test_parse_request(task: str, expected: tuple) -> None:
 
 
 def test_router_calls_copy_the_request(built: dict[str, DatasetInfo]) -> None:
-    agents = {"retrieval", "math", "writing"}
     for split in SPLITS:
         for row in rows(built["router"], split):
             messages = row["messages"]
             assert messages[-1]["role"] == "tool_call", "the router's turn is the last one"
             assert [m["role"] for m in messages[2:]] == ["tool_call"] * (len(messages) - 2)
             handoffs = router_data.handoffs(row)
-            assert {agent for agent, _ in handoffs} <= agents
-            assert " ".join(task for _, task in handoffs) == messages[1]["content"]
+            offered = {tool["function"]["name"].removeprefix("transfer_to_") for tool in json.loads(row["tools"])}
+            assert {agent for agent, _ in handoffs} <= offered  # only agents of the row's roster
+            user = messages[1]["content"]
+            if not user.startswith("Earlier in this conversation:"):  # one request: its parts, word for word
+                assert " ".join(task for _, task in handoffs) == user
             writing_positions = [i for i, (agent, _) in enumerate(handoffs) if agent == "writing"]
             assert writing_positions in ([], [len(handoffs) - 1]), "a writing part comes last"
+            calls = [json.loads(m["content"])["arguments"] for m in messages[2:]]
+            for position, args in enumerate(calls):  # a step needs only agents handed work before it, or the conversation
+                earlier = {agent for agent, _ in handoffs[:position]} | {"conversation"}
+                assert set(args.get("needs", [])) <= earlier
     kinds = built["router"].kinds["train"]
-    assert {"math", "retrieval", "writing", "math+writing", "retrieval+writing", "retrieval+math"} <= set(kinds)
+    assert {"math", "retrieval", "writing", "math+writing", "retrieval+writing", "retrieval+math", "retrieval>math", "follow-up", "roster"} <= set(kinds)
+
+
+def test_router_follow_ups_read_the_earlier_turns_and_stand_alone(built: dict[str, DatasetInfo]) -> None:
+    follow_ups = [row for split in SPLITS for row in rows(built["router"], split) if row["messages"][1]["content"].startswith("Earlier")]
+    assert follow_ups
+    for row in follow_ups:
+        user = row["messages"][1]["content"]
+        assert "\nUser: " in "\n" + user and "\nRequest: " in user
+        for agent, task in router_data.handoffs(row):
+            args = json.loads(row["messages"][2]["content"])["arguments"]
+            if agent == "writing":
+                assert args["needs"] == ["conversation"]  # it writes from the previous answer
+            elif agent == "math" and task.startswith("What is "):
+                assert re.search(r"\d", task)  # the number it acts on is written out
 
 
 def test_same_seed_same_bytes_and_other_seed_other_data(tmp_path: Path) -> None:

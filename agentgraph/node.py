@@ -204,7 +204,8 @@ class _AgentSteps:
         last = state["messages"][-1]
         if not self.grounded or not isinstance(last, AIMessage) or not last.text.strip():
             return False
-        return not ground(last.text, _passages(state["messages"])).citations
+        passages = _passages(state["messages"])
+        return bool(passages) and not ground(last.text, passages).citations  # with nothing retrieved there is nothing to copy
 
     def repair(self, state: AgentState) -> dict[str, Any]:
         """Re-ask after a malformed text reply, or an answer its passages do not support, saying briefly what was wrong."""

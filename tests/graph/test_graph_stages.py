@@ -95,3 +95,18 @@ def test_a_follow_up_that_needs_the_conversation_gets_the_previous_answer_as_its
     assert script.calls[-1][1][-1].content == "Write that as an email to Sam.\nFacts:\n- 15% of 80 is 12."
     assert out["plan"][0]["given"] == ["15% of 80 is 12."]
     assert "12" in out["answer"]
+
+
+def test_a_follow_up_step_reads_the_previous_turn_as_a_fact(agents, settings, saver):
+    script = Script(
+        router=[ai("", needing("math", "A bike costs 260 with 35% off. How much do I save?")), ai("", needing("math", "And at 45% off?"))],
+        math=[ai("", call("calculator", expression="35%*260")), ai("The answer is 91."), ai("", call("calculator", expression="45%*260")), ai("The answer is 117.")],
+    )
+    graph = build_graph(agents, saver, settings=settings, model_factory=script.factory)
+    graph.invoke({"messages": [HumanMessage("A bike costs 260 with 35% off. How much do I save?")]}, CONFIG)
+    out = graph.invoke({"messages": [HumanMessage("And at 45% off?")]}, CONFIG)
+    follow_up_turn = [c for c in script.calls if c[0] == "math"][2][1][-1].content
+    assert follow_up_turn == (
+        "Facts: Earlier in this conversation: A bike costs 260 with 35% off. How much do I save? The answer is 91.\nTask: And at 45% off?"
+    )
+    assert "117" in out["answer"]

@@ -41,9 +41,35 @@ class FormatCheck:
 
 
 def writing_request(task: str, facts: Sequence[str]) -> str:
-    """The user turn the writing agent receives: the request followed by the facts it may use."""
+    """The user turn the writing agent receives: the request followed by the facts it may use (when no
+    other agent gave any, the facts the request itself states)."""
+    facts = list(facts) or inline_facts(task)
     listed = "\n".join(f"- {fact}" for fact in facts) if facts else "- (none)"
     return f"{task}\nFacts:\n{listed}"
+
+
+_CONTENT = re.compile(
+    r":\s+|\b(?:saying|telling \w+|to say|announcing|confirming|explaining|reminding \w+|asking \w+ to)\s+(?:that\s+)?",
+    re.IGNORECASE,
+)
+_PARTS = re.compile(r";\s+|,\s+and\s+|,\s+(?=[a-z])|\s+and\s+(?=(?:the|it|entry|everyone|she|he|they|we)\b)")
+
+
+def inline_facts(task: str) -> list[str]:
+    """The facts a writing request states itself, one a sentence: "Write a note: the fete is on 14 June,
+    it runs from 11:00 to 16:00" -> ["The fete is on 14 June.", "It runs from 11:00 to 16:00."]; none
+    when the request only points at facts found elsewhere ("Email Sam the result.")."""
+    match = _CONTENT.search(task)
+    later = re.split(r"(?<=[.!?])\s+", task.strip(), maxsplit=1)
+    if match:
+        content = task[match.end() :]
+    elif len(later) == 2:  # "Could you write a memo to all staff? The car park is being resurfaced ..."
+        content = later[1]
+    else:
+        return []
+    content = content.strip().rstrip(".!?")
+    parts = [part.strip(" ,") for part in _PARTS.split(content) if len(part.split()) >= 2]
+    return [part[:1].upper() + part[1:] + "." for part in parts]
 
 
 def _number(text: str) -> int:

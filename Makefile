@@ -29,7 +29,7 @@ run: setup
 	$(BIN)/agentgraph run "$(QUESTION)"
 	@echo "The vLLM server keeps running for the next question; stop it with: $(BIN)/agentgraph serve --stop"
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Formatting, lint and types ([tool.ruff] and [tool.mypy] in pyproject.toml).

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-
 ResultStatement = Callable[[str, str, Sequence[str]], str]
 """(task, the model's answer, the results of the tool calls that ran) -> a statement that stands alone."""
 

@@ -145,8 +145,13 @@ def _checked_role(role: str) -> Role:
 def _insert_key(name: str, role: Role, token: str, runs_per_minute: int | None) -> tuple[sa.Insert, KeyInfo]:
     info = KeyInfo(secrets.token_hex(6), name, role, token_prefix(token), runs_per_minute, datetime.now(UTC), None)
     values = {
-        "id": info.key_id, "name": name, "role": role, "prefix": info.prefix, "digest": digest(token),
-        "runs_per_minute": runs_per_minute, "created_at": info.created_at,
+        "id": info.key_id,
+        "name": name,
+        "role": role,
+        "prefix": info.prefix,
+        "digest": digest(token),
+        "runs_per_minute": runs_per_minute,
+        "created_at": info.created_at,
     }
     return sa.insert(keys_table).values(**values), info
 

@@ -25,4 +25,3 @@ __all__ = [
     "msgpack_ext_hook",
     "send_from_args",
 ]
-

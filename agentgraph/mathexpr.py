@@ -21,10 +21,23 @@ _BINARY: dict[type[ast.operator], Callable[[sympy.Expr, sympy.Expr], sympy.Expr]
 }
 _UNARY: dict[type[ast.unaryop], Callable[[sympy.Expr], sympy.Expr]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
-    "sqrt": sympy.sqrt, "cbrt": sympy.cbrt, "abs": sympy.Abs, "exp": sympy.exp, "log": sympy.log,
-    "ln": sympy.log, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "floor": sympy.floor,
-    "ceil": sympy.ceiling, "round": lambda x, n=0: sympy.Float(round(float(x), int(n))) if n else sympy.Integer(round(float(x))),
-    "factorial": sympy.factorial, "min": sympy.Min, "max": sympy.Max, "gcd": sympy.gcd, "lcm": sympy.lcm,
+    "sqrt": sympy.sqrt,
+    "cbrt": sympy.cbrt,
+    "abs": sympy.Abs,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "ln": sympy.log,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "floor": sympy.floor,
+    "ceil": sympy.ceiling,
+    "round": lambda x, n=0: sympy.Float(round(float(x), int(n))) if n else sympy.Integer(round(float(x))),
+    "factorial": sympy.factorial,
+    "min": sympy.Min,
+    "max": sympy.Max,
+    "gcd": sympy.gcd,
+    "lcm": sympy.lcm,
 }
 _CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 MAX_LENGTH = 500
@@ -80,8 +93,7 @@ def solve(equations: str) -> str:
     if not solutions:
         return "no solution"
     return "; ".join(
-        ", ".join(f"{name}: {format_number(value)}" for name, value in sorted(sol.items(), key=lambda kv: str(kv[0])))
-        for sol in solutions
+        ", ".join(f"{name}: {format_number(value)}" for name, value in sorted(sol.items(), key=lambda kv: str(kv[0]))) for sol in solutions
     )
 
 

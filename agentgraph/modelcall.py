@@ -79,7 +79,9 @@ def model_turn(
             if candidate == BASE_MODEL_NAME:
                 raise ServingError(f"model {candidate!r} is not served: is server.urls the server `agentgraph serve` started?") from exc
             if not chain:
-                raise ServingError(f"model {model!r} is not served and graph.fallback_to_base is off; register and serve its adapter") from exc
+                raise ServingError(
+                    f"model {model!r} is not served and graph.fallback_to_base is off; register and serve its adapter"
+                ) from exc
             if candidate != model:
                 tried.append(candidate)
             last = exc

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.config import get_config
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
@@ -30,7 +30,6 @@ from agentgraph.citations import ground, parse_passages, returns_sources
 from agentgraph.modelcall import ModelFactory, model_turn
 from agentgraph.repair import malformed_reply
 from agentgraph.settings import Settings
-from agentgraph.taskcontext import working_on
 from agentgraph.state import (
     AgentInput,
     AgentResult,
@@ -43,6 +42,7 @@ from agentgraph.state import (
     merge_dicts,
     merge_plan,
 )
+from agentgraph.taskcontext import working_on
 from agentgraph.tool_policy import (
     REJECTED_BY_PERSON,
     CallContext,
@@ -165,7 +165,9 @@ class _AgentSteps:
             fallback=self.fallback,
             name=self.spec.name,
         )
-        used = limits.add(state.get("used"), steps=1, model_calls=1, tokens=limits.tokens_of(turn.message), seconds=time.monotonic() - clock)
+        used = limits.add(
+            state.get("used"), steps=1, model_calls=1, tokens=limits.tokens_of(turn.message), seconds=time.monotonic() - clock
+        )
         return {
             "messages": [*opening, turn.message],
             "model": turn.model,
@@ -269,7 +271,9 @@ class _AgentSteps:
                 replies[call["id"]] = _quiet(error_reply(call, text))
             elif problem := refusal(self.spec, call):
                 replies[call["id"]] = _malformed(error_reply(call, problem), forbidden=self._forbidden(call["name"]))
-            elif concern := untrusted_arguments(self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy):  # type: ignore[arg-type]
+            elif concern := untrusted_arguments(
+                self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy
+            ):  # type: ignore[arg-type]
                 if concern.action == "refuse":
                     replies[call["id"]] = with_record(error_reply(call, not_run(call["name"], concern.reason)), outcome="refused")
                 else:
@@ -291,7 +295,9 @@ class _AgentSteps:
             elif decision.args is not None:
                 problem = invalid_arguments(self.spec.tool(call["name"]), decision.args)  # type: ignore[arg-type]
                 if problem:
-                    replies[call["id"]] = with_record(error_reply(call, f"invalid edited arguments for {call['name']}: {problem}"), outcome="refused")
+                    replies[call["id"]] = with_record(
+                        error_reply(call, f"invalid edited arguments for {call['name']}: {problem}"), outcome="refused"
+                    )
                 call["args"] = decision.args
                 edited.add(call["id"])
         return edited
@@ -304,7 +310,10 @@ class _AgentSteps:
         repairs = state.get("repairs", 0) + 1
         if repairs <= self.policy.max_repairs:
             return {"repairs": repairs}
-        return {"repairs": repairs, "stop": f"the model's tool calls were still malformed after {repairs - 1} correction(s): {wrong[-1].text}"}
+        return {
+            "repairs": repairs,
+            "stop": f"the model's tool calls were still malformed after {repairs - 1} correction(s): {wrong[-1].text}",
+        }
 
     def _forbidden(self, name: str) -> bool:
         """Whether `name` is a tool of the graph that this agent may not use."""
@@ -335,7 +344,9 @@ class _AgentSteps:
             answer=answer,
             tool_calls=_tool_call_records(messages),
             citations=cited,
-            statement=self.spec.result_statement(subtask["task"], answer, _tool_results(messages)) if answer and self.spec.result_statement else answer,
+            statement=self.spec.result_statement(subtask["task"], answer, _tool_results(messages))
+            if answer and self.spec.result_statement
+            else answer,
             model=model,
             fell_back=state.get("fell_back", False),
             error=error,
@@ -391,7 +402,9 @@ def _notes(messages: Sequence[AnyMessage]) -> list[str]:
             notes.append(message.text)
         if record.flagged:
             found = ", ".join(repr(f) for f in record.flagged[:3])
-            notes.append(f"the result of {message.name or 'a tool'} contained instruction-like text ({found}); it was removed and not followed")
+            notes.append(
+                f"the result of {message.name or 'a tool'} contained instruction-like text ({found}); it was removed and not followed"
+            )
     return list(dict.fromkeys(notes))
 
 

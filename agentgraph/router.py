@@ -102,7 +102,9 @@ def parse_handoffs(message: AIMessage, agents: Iterable[str]) -> tuple[list[Hand
             handoffs.append(Handoff(agent, task.strip(), call_id, needs))
     for call in message.invalid_tool_calls:
         name = call.get("name") or "?"
-        rejected.append(RejectedCall(call.get("id") or "", name, f"malformed call to {name!r}: {call.get('error') or 'arguments are not valid JSON'}"))
+        rejected.append(
+            RejectedCall(call.get("id") or "", name, f"malformed call to {name!r}: {call.get('error') or 'arguments are not valid JSON'}")
+        )
     return handoffs, rejected
 
 

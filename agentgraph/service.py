@@ -330,9 +330,7 @@ class ThreadService:
     async def create_thread(self, principal: Principal, thread_id: str | None = None) -> ThreadCreated:
         """A new, empty thread owned by `principal`; 409 if `thread_id` is taken (by any key: ids are global)."""
         if thread_id is not None and not _THREAD_ID.match(thread_id):
-            raise InvalidRequestError(
-                f"invalid thread id {thread_id!r}: use letters, digits and . _ : - (at most 128 characters)"
-            )
+            raise InvalidRequestError(f"invalid thread id {thread_id!r}: use letters, digits and . _ : - (at most 128 characters)")
         thread_id = thread_id or str(uuid.uuid4())
         async with self._locked(thread_id):
             taken = f"thread {thread_id!r} exists already"
@@ -613,7 +611,6 @@ async def open_service(settings: Settings, builder: GraphBuilder | None = None) 
                 await locks.close()
                 if lock_engine is not None:
                     await lock_engine.dispose()
-
 
 
 async def _store_bootstrap_key(keys: AsyncApiKeys, settings: Settings) -> None:

@@ -63,7 +63,9 @@ class ServerSettings(BaseModel):
         description="After a server fails (unreachable, timed out, 5xx), it is tried after the others for this long.",
     )
     startup_timeout_s: float = 900.0
-    max_loras: int = Field(default=5, ge=1, description="LoRA adapters the server holds at once (raised to the number of registered adapters when lower).")
+    max_loras: int = Field(
+        default=5, ge=1, description="LoRA adapters the server holds at once (raised to the number of registered adapters when lower)."
+    )
     max_lora_rank: int = 8
     max_model_len: int = 2048
     kv_cache_gib: int = 2
@@ -90,9 +92,7 @@ class ModelSettings(BaseModel):
 
     profile: str = "gemma3-270m-cpu"
     cache_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
-    path: Path | None = Field(
-        default=None, description="A prepared HF model folder; overrides the profile's own preparation."
-    )
+    path: Path | None = Field(default=None, description="A prepared HF model folder; overrides the profile's own preparation.")
 
 
 class GraphSettings(BaseModel):

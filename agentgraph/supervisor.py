@@ -116,7 +116,9 @@ class Supervisor:
             handoffs, rejected = parse_handoffs(turn.message, self.agents)
             accepted, duplicates, over_limit = _within_limit(handoffs, limit)
             rejected += [RejectedCall(h.call_id, _tool(h), f"duplicate of an earlier handoff to {h.agent}") for h in duplicates]
-            rejected += [RejectedCall(h.call_id, _tool(h), f"not run: the limit of {limit} handoffs per question was reached") for h in over_limit]
+            rejected += [
+                RejectedCall(h.call_id, _tool(h), f"not run: the limit of {limit} handoffs per question was reached") for h in over_limit
+            ]
             written += [turn.message, *_replies(accepted, rejected)]
             if accepted:
                 break
@@ -159,7 +161,9 @@ class Supervisor:
                 needs = [s["id"] for s in subtasks if s["agent"] not in self.run_last]
             else:
                 needs = [s["id"] for s in subtasks if s["agent"] in h.needs]
-            subtask = Subtask(id=f"{h.agent}-{counts[h.agent]}", agent=h.agent, task=h.task, status="pending", call_id=h.call_id, needs=needs)
+            subtask = Subtask(
+                id=f"{h.agent}-{counts[h.agent]}", agent=h.agent, task=h.task, status="pending", call_id=h.call_id, needs=needs
+            )
             if previous and CONVERSATION in h.needs:
                 subtask["given"] = [previous[1]]
             elif previous and not needs:
@@ -187,7 +191,10 @@ class Supervisor:
         run_id = state.get("run_id", "")
         results = state.get("results", {})
         return [
-            Send(s["agent"], AgentInput(subtask=s, facts=[*s.get("given", []), *_facts(results, self.needs(s, plan))], budget=budget, run_id=run_id))
+            Send(
+                s["agent"],
+                AgentInput(subtask=s, facts=[*s.get("given", []), *_facts(results, self.needs(s, plan))], budget=budget, run_id=run_id),
+            )
             for s in batch
         ]
 
@@ -208,12 +215,17 @@ class Supervisor:
         blocked: list[Subtask] = []
         errors: list[str] = []
         for s in plan:  # in plan order, so a subtask blocked here also blocks the later ones that need it
-            missing = next((n for n in self.needs(s, plan) if status[n] == "failed" or (status[n] == "done" and not results.get(n, {}).get("answer"))), None)
+            missing = next(
+                (n for n in self.needs(s, plan) if status[n] == "failed" or (status[n] == "done" and not results.get(n, {}).get("answer"))),
+                None,
+            )
             if s["status"] == "pending" and missing is not None:
                 status[s["id"]] = "failed"
                 blocked.append({**s, "status": "failed"})
                 needed = by_id[missing]
-                errors.append(f"{s['agent']} ({s['id']}) was not run: the result it needs from {needed['agent']} ({needed['task']!r}) is missing")
+                errors.append(
+                    f"{s['agent']} ({s['id']}) was not run: the result it needs from {needed['agent']} ({needed['task']!r}) is missing"
+                )
         return {"plan": blocked, "errors": errors} if blocked else {}
 
     # -- finish node -----------------------------------------------------------------------------

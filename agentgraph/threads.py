@@ -164,9 +164,7 @@ def fork_thread(checkpointer: BaseCheckpointSaver, thread_id: str, checkpoint_id
     The new thread has that checkpoint's state, and the nodes that ran after it run again when the
     thread is resumed (`graph.invoke(None, ...)`).
     """
-    source = checkpointer.get_tuple(
-        {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
-    )
+    source = checkpointer.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}})
     if source is None:
         raise ThreadError(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}; `agentgraph history {thread_id}` lists them")
     new_thread_id = new_thread_id or str(uuid.uuid4())

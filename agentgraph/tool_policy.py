@@ -180,7 +180,7 @@ def untrusted_arguments(
         )
         return Concern(policy.untrusted_destinations, reason)
     if policy.untrusted_copies != "allow" and (copied := copied_passage(args, untrusted, trusted, policy.copied_words)):
-        reason = f"{tool.name} was called with text copied from tool results (\"{copied} ...\")"
+        reason = f'{tool.name} was called with text copied from tool results ("{copied} ...")'
         return Concern(policy.untrusted_copies, reason)
     return None
 
@@ -207,6 +207,7 @@ def as_data(reply: ToolMessage) -> ToolMessage:
 
 
 # -- running a call: rate limit, idempotency, audit ---------------------------------------------------
+
 
 def calls_per_minute(spec: AgentSpec, policy: PolicySettings, tool: str) -> int | None:
     """The rate limit of `tool` for `spec` (calls per minute per thread), or None."""
@@ -256,7 +257,15 @@ class ToolRunner:
             log.warning("tool audit and idempotency records unavailable (%s): %s", redact(self.database_url), exc)
             return None
 
-    def audit(self, call: Mapping[str, Any], context: CallContext, reply: ToolMessage, started: datetime, seconds: float = 0.0, replayed: bool = False) -> None:
+    def audit(
+        self,
+        call: Mapping[str, Any],
+        context: CallContext,
+        reply: ToolMessage,
+        started: datetime,
+        seconds: float = 0.0,
+        replayed: bool = False,
+    ) -> None:
         """Write the audit row of `call`, answered by `reply`."""
         engine = self._engine()
         if engine is None:
@@ -342,12 +351,16 @@ class ToolRunner:
             return None
         if recent < limit:
             return None
-        source = "the agent's limits" if tool in self.spec.limits.calls_per_minute else (
-            "policy.tool_rate_limits" if tool in self.policy.tool_rate_limits else "policy.tool_calls_per_minute"
+        source = (
+            "the agent's limits"
+            if tool in self.spec.limits.calls_per_minute
+            else ("policy.tool_rate_limits" if tool in self.policy.tool_rate_limits else "policy.tool_calls_per_minute")
         )
         return not_run(tool, f"its limit of {limit} calls per minute in this thread was reached ({source})")
 
 
 def _replay(call: Mapping[str, Any], result: Mapping[str, Any]) -> ToolMessage:
     """The reply a recorded call gave, answering `call` again."""
-    return ToolMessage(content=result.get("content", ""), tool_call_id=call["id"], name=call["name"], status=result.get("status", "success"))
+    return ToolMessage(
+        content=result.get("content", ""), tool_call_id=call["id"], name=call["name"], status=result.get("status", "success")
+    )

@@ -32,6 +32,7 @@ def solve(equations: str) -> str:
 for _tool in (calculator, solve):
     _tool.handle_tool_error = True
 
+
 def final_answer(result: str) -> str:
     """How the math agent states a tool's result (the trained reply format)."""
     return f"The answer is {_value(result)}."

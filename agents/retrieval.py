@@ -10,7 +10,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
 from agentgraph.agent import AgentSpec
-from agentgraph.citations import CITATION, cite, citations, declare_sources, format_passages
+from agentgraph.citations import CITATION, citations, cite, declare_sources, format_passages
 from agentgraph.retrieval.focus import focus
 from agentgraph.retrieval.passage import Passage
 from agentgraph.taskcontext import current_task

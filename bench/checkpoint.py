@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ class Thread:
         checkpoint: Checkpoint = {
             "v": 4,
             "id": str(uuid6(clock_seq=i)),
-            "ts": datetime.now(timezone.utc).isoformat(),
+            "ts": datetime.now(UTC).isoformat(),
             "channel_values": values,
             "channel_versions": dict(self.versions),
             "versions_seen": {"agent": {"messages": self.versions["messages"]}, "router": {"route": self.versions["route"]}},
@@ -155,10 +155,7 @@ def sqlite_bytes(path: Path, tables: tuple[str, ...]) -> int:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         names = [
-            row[0]
-            for row in conn.execute(
-                f"SELECT name FROM sqlite_master WHERE tbl_name IN ({','.join('?' * len(tables))})", tables
-            )
+            row[0] for row in conn.execute(f"SELECT name FROM sqlite_master WHERE tbl_name IN ({','.join('?' * len(tables))})", tables)
         ]
         marks = ",".join("?" * len(names))
         return int(conn.execute(f"SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ({marks})", names).fetchone()[0])
@@ -168,8 +165,7 @@ def postgres_bytes(url: str, tables: tuple[str, ...]) -> int:
     """pg_total_relation_size of these tables (heap, TOAST and indexes)."""
     with psycopg.connect(url, autocommit=True) as conn:
         return int(
-            conn.execute("SELECT sum(pg_total_relation_size(c::regclass)) FROM unnest(%s::text[]) AS c", (list(tables),))
-            .fetchone()[0]
+            conn.execute("SELECT sum(pg_total_relation_size(c::regclass)) FROM unnest(%s::text[]) AS c", (list(tables),)).fetchone()[0]
         )
 
 
@@ -250,7 +246,10 @@ def sync_runs(tmp: Path) -> dict[str, Any]:
                     timed[name].append(timed_ms(thread.run_step)[1])
             for name in savers:
                 rounds[name].append(timed[name])
-            log(f"latency round {round_ + 1}/{LATENCY_ROUNDS} p50 (ms): " + ", ".join(f"{n} {statistics.median(v):.2f}" for n, v in timed.items()))
+            log(
+                f"latency round {round_ + 1}/{LATENCY_ROUNDS} p50 (ms): "
+                + ", ".join(f"{n} {statistics.median(v):.2f}" for n, v in timed.items())
+            )
         official_sqlite.conn.close()
 
     return {
@@ -295,9 +294,7 @@ async def throughput(saver: BaseCheckpointSaver, label: str, n: int, round_: int
     return n * steps / elapsed, cpu * 1000 / (n * steps)
 
 
-async def async_runs(
-    client_url: Callable[[str], str] = lambda url: url, steps: dict[int, int] = THROUGHPUT_STEPS
-) -> dict[str, Any]:
+async def async_runs(client_url: Callable[[str], str] = lambda url: url, steps: dict[int, int] = THROUGHPUT_STEPS) -> dict[str, Any]:
     """Each concurrency level measured ROUNDS times per saver, the savers taking turns; the median.
     The savers connect to `client_url(database URL)` (e.g. through the delaying proxy)."""
     factories = {"ours_postgres": ours_async, "official_async_postgres": official_async}
@@ -319,12 +316,8 @@ async def async_runs(
                 + ", ".join(f"{label} {statistics.median(v[str(n)]):.1f}" for label, v in samples.items())
             )
     return {
-        "throughput_ops_s": {
-            label: {n: round(statistics.median(v), 1) for n, v in by_n.items()} for label, by_n in samples.items()
-        },
-        "client_cpu_ms_per_step": {
-            label: {n: round(statistics.median(v), 3) for n, v in by_n.items()} for label, by_n in cpu.items()
-        },
+        "throughput_ops_s": {label: {n: round(statistics.median(v), 1) for n, v in by_n.items()} for label, by_n in samples.items()},
+        "client_cpu_ms_per_step": {label: {n: round(statistics.median(v), 3) for n, v in by_n.items()} for label, by_n in cpu.items()},
     }
 
 
@@ -336,7 +329,7 @@ def delayed_runs() -> dict[str, Any]:
             proxied = POSTGRES_SERVER.rsplit(":", 1)[0] + f":{proxy.port}"
             rtt = measured_rtt_ms(f"{proxied}/postgres")
             log(f"async throughput with {delay} ms each way (measured SELECT 1 round trip {rtt:.2f} ms)")
-            runs = asyncio.run(async_runs(lambda url: url.replace(POSTGRES_SERVER, proxied, 1), DELAYED_STEPS))
+            runs = asyncio.run(async_runs(lambda url, proxied=proxied: url.replace(POSTGRES_SERVER, proxied, 1), DELAYED_STEPS))
         out[str(delay)] = {"select1_rtt_ms": round(rtt, 3), **runs}
     return out
 

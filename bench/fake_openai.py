@@ -89,7 +89,11 @@ def reply_for(script: Script, body: dict[str, Any]) -> dict[str, Any]:
         finish = "tool_calls" if calls else "stop"
     elif model in script.tool_calls and script.tool_calls[model][0] in offered and messages[-1].get("role") != "tool":
         tool, argument = script.tool_calls[model]
-        call = {"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function", "function": {"name": tool, "arguments": json.dumps({argument: question})}}
+        call = {
+            "id": f"call_{uuid.uuid4().hex[:12]}",
+            "type": "function",
+            "function": {"name": tool, "arguments": json.dumps({argument: question})},
+        }
         message["tool_calls"] = [call]
         message["content"] = ""
         finish = "tool_calls"
@@ -229,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fail-first", type=int, default=0, help="answer the first N chat requests with an error")
     parser.add_argument("--fail-status", type=int, default=500)
     parser.add_argument("--die-on", default=None, help="exit the process when this model is asked")
-    parser.add_argument("--hold", action="store_true", help="hold chat requests until POST /control {\"hold\": false}")
+    parser.add_argument("--hold", action="store_true", help='hold chat requests until POST /control {"hold": false}')
     args = parser.parse_args(argv)
     tool_calls = {}
     for spec in args.tool_call:

@@ -233,7 +233,7 @@ def run(questions: int, warmup: int, profile: Path | None) -> dict[str, Any]:
             "answer": answers[name],
         }
     ours, plain = result["graphs"]["agentgraph"], result["graphs"]["langgraph"]
-    for name, figures in result["graphs"].items():
+    for figures in result["graphs"].values():
         figures["ratio_to_langgraph"] = round(figures["cpu_ms_per_question_median"] / plain["cpu_ms_per_question_median"], 2)
     ratio = ours["cpu_ms_per_question_median"] / plain["cpu_ms_per_question_median"]
     result["ratio"] = round(ratio, 3)
@@ -263,7 +263,7 @@ def write_markdown(result: dict[str, Any], load: tuple[float, float], path: Path
     path.write_text(
         f"""# Framework overhead against plain LangGraph
 
-Produced by `bench/overhead.py` (figures in `overhead.json`). The same question (`{result['question']}`) is
+Produced by `bench/overhead.py` (figures in `overhead.json`). The same question (`{result["question"]}`) is
 asked of the default agentgraph graph (`agentgraph.graphs.supervisor.build` on `SQLAlchemySaver`,
 SQLite) and of the same topology written as a plain LangGraph graph (`StateGraph`, `ChatOpenAI`,
 `ToolNode`, the official `SqliteSaver`): router -> math (calls `calculator`, then answers) -> join ->
@@ -271,7 +271,7 @@ writing -> join -> finish, 4 model calls per question, each agent a subgraph. Th
 `bench/fake_openai.py` in another process, answering at once, so the figures are each framework's
 own CPU time in this process (`time.process_time` around `invoke`): LangGraph, the OpenAI client,
 the checkpoint saver and, for agentgraph, its tool policy, audit rows, limits and citations.
-{result['questions']} questions per graph after {result['warmup']} warm-up ones, the graphs taking turns, each
+{result["questions"]} questions per graph after {result["warmup"]} warm-up ones, the graphs taking turns, each
 question on a fresh thread.
 
 | measure | agentgraph | plain LangGraph | agentgraph / LangGraph |
@@ -284,7 +284,7 @@ Where the difference lies (the same run; each graph on the other saver):
 | --- | --- | --- | --- |
 {split}
 
-Goal: at most {result['goal']}x plain LangGraph per question: **{'met' if result['goal_met'] else 'missed'}** (x{result['ratio']}).
+Goal: at most {result["goal"]}x plain LangGraph per question: **{"met" if result["goal_met"] else "missed"}** (x{result["ratio"]}).
 
 Reading the split: "ours on the official saver" against plain LangGraph is agentgraph's graph code
 (its state has more channels, so each step stores more pending writes and larger checkpoints; the

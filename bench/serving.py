@@ -89,14 +89,37 @@ def series(url: str, models: list[str], rounds: int, max_tokens: int, fixed_leng
 def swift_deploy(model_path: Path, adapters: dict[str, Path], port: int, max_batch_size: int, log: Path) -> subprocess.Popen:
     profile = get_profile(Settings().model.profile)
     command = [
-        sys.executable, "-m", "swift.cli.deploy",
-        "--model", str(model_path), "--model_type", profile.swift_model_type,
-        "--template", profile.swift_template, "--agent_template", profile.swift_agent_template,
-        "--custom_register_path", str(PROJECT_ROOT / "finetune" / "swift_plugin.py"),
-        "--infer_backend", "transformers", "--max_batch_size", str(max_batch_size),
-        "--torch_dtype", "float32", "--host", "127.0.0.1", "--port", str(port),
-        "--served_model_name", "base", "--verbose", "false", "--log_interval", "-1",
-        "--adapters", *(f"{name}={path}" for name, path in adapters.items()),
+        sys.executable,
+        "-m",
+        "swift.cli.deploy",
+        "--model",
+        str(model_path),
+        "--model_type",
+        profile.swift_model_type,
+        "--template",
+        profile.swift_template,
+        "--agent_template",
+        profile.swift_agent_template,
+        "--custom_register_path",
+        str(PROJECT_ROOT / "finetune" / "swift_plugin.py"),
+        "--infer_backend",
+        "transformers",
+        "--max_batch_size",
+        str(max_batch_size),
+        "--torch_dtype",
+        "float32",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--served_model_name",
+        "base",
+        "--verbose",
+        "false",
+        "--log_interval",
+        "-1",
+        "--adapters",
+        *(f"{name}={path}" for name, path in adapters.items()),
     ]
     env = {**os.environ, "VLLM_PLUGINS": "none"}
     with log.open("wb") as handle:
@@ -126,7 +149,9 @@ def main() -> None:
     settings = Settings(server={"port": free_port(), "state_dir": scratch})
     profile = get_profile(settings.model.profile)
     model = prepare_model(settings, profile)
-    adapters = {e.name: e.path for e in AdapterRegistry.load(settings.registry_path).validate(settings.server.max_lora_rank, model.base_model_hash)}
+    adapters = {
+        e.name: e.path for e in AdapterRegistry.load(settings.registry_path).validate(settings.server.max_lora_rank, model.base_model_hash)
+    }
     if not adapters:
         raise SystemExit("no registered adapters: train them first (agentgraph finetune AGENT)")
     names = sorted(adapters)
@@ -175,7 +200,7 @@ def report(tps: dict[str, dict[str, float]], ratios: dict[str, dict[str, float]]
 Measured in one run by `bench/serving.py` on {platform.machine()} with {os.cpu_count()} cores, no GPU;
 {args.rounds} waves of `concurrency` chat requests per level, {args.max_tokens} output tokens each
 (vLLM: fixed length with `ignore_eos`; swift deploy: up to that many, counted from `usage`),
-greedy, after one warm-up request. Multi-LoRA and swift traffic cycle over the adapters {', '.join(names)}.
+greedy, after one warm-up request. Multi-LoRA and swift traffic cycle over the adapters {", ".join(names)}.
 swift deploy runs with `--infer_backend transformers --max_batch_size {SWIFT_MAX_BATCH_SIZE}`: with larger batches
 ms-swift 4.6 rejects batches that mix adapters ("Length of `adapter_names` should be the same as the
 number of inputs").

@@ -149,9 +149,7 @@ def cli_runs(runs: int) -> dict[str, Any]:
                 before = requests_served(base_url)
                 first, total, cpu, text = run_on_pty([AGENTGRAPH, "run", QUESTION], env)
                 model_s = (requests_served(base_url) - before) * MODEL_DELAY_S
-                samples.append(
-                    {"first_line_s": first, "wall_s": total, "cpu_s": cpu, "model_s": model_s, "above_model_s": total - model_s}
-                )
+                samples.append({"first_line_s": first, "wall_s": total, "cpu_s": cpu, "model_s": model_s, "above_model_s": total - model_s})
         finally:
             stop(proc, 5.0)
     return {
@@ -172,18 +170,18 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
 
 Produced by `bench/startup.py` (figures in `startup.json`). `agentgraph run "{QUESTION}"` runs on a
 pseudo-terminal (the live view renders as for a person) against `bench/fake_openai.py`, which answers
-each request after {cli['model_delay_s']} s (the router, math twice, writing: the model's own time is the
-requests it received x that delay). Medians of {cli['runs']} runs, after one run that made the database.
+each request after {cli["model_delay_s"]} s (the router, math twice, writing: the model's own time is the
+requests it received x that delay). Medians of {cli["runs"]} runs, after one run that made the database.
 
 | measure | value | goal |
 | --- | --- | --- |
-| command start to the first line of the live view | {cli['first_line_s']} s | <= {FIRST_LINE_GOAL_S} s: {'met' if first_ok else 'MISSED'} |
-| wall time of the command | {cli['wall_s']} s | |
-| CPU time of the command | {cli['cpu_s']} s | |
-| the model's own time | {cli['model_s']} s | |
-| wall time above the model's | {cli['above_model_s']} s | <= {ABOVE_MODEL_GOAL_S} s: {'met' if above_ok else 'MISSED'} |
-| `import agentgraph.graph`, fresh interpreter: wall / CPU | {imports['import_agentgraph_graph_s']} s / {imports['import_agentgraph_graph_cpu_s']} s | |
-| a bare interpreter (`python -c pass`) | {imports['bare_interpreter_s']} s | |
+| command start to the first line of the live view | {cli["first_line_s"]} s | <= {FIRST_LINE_GOAL_S} s: {"met" if first_ok else "MISSED"} |
+| wall time of the command | {cli["wall_s"]} s | |
+| CPU time of the command | {cli["cpu_s"]} s | |
+| the model's own time | {cli["model_s"]} s | |
+| wall time above the model's | {cli["above_model_s"]} s | <= {ABOVE_MODEL_GOAL_S} s: {"met" if above_ok else "MISSED"} |
+| `import agentgraph.graph`, fresh interpreter: wall / CPU | {imports["import_agentgraph_graph_s"]} s / {imports["import_agentgraph_graph_cpu_s"]} s | |
+| a bare interpreter (`python -c pass`) | {imports["bare_interpreter_s"]} s | |
 
 What `import agentgraph.graph` spends its time on (`python -X importtime`, one run): each package's
 first import with everything it imports in turn (so a package's figure includes those it pulls in):
@@ -192,8 +190,8 @@ first import with everything it imports in turn (so a package's figure includes 
 | --- | --- |
 {slow}
 
-Machine: {os.cpu_count()} cores shared with other work (load average {result['load'][0]:.1f} at the start,
-{result['load'][1]:.1f} at the end); start-up times move with the load and the page cache.
+Machine: {os.cpu_count()} cores shared with other work (load average {result["load"][0]:.1f} at the start,
+{result["load"][1]:.1f} at the end); start-up times move with the load and the page cache.
 """
     )
 

@@ -127,8 +127,15 @@ def service_env(database_url: str, model_url: str, log_dir: Path) -> dict[str, s
 def start_service(workers: int, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
     """`agentgraph service --workers N` in its own process group."""
     command = [
-        sys.executable, "-c", "from agentgraph.cli import main; main()",
-        "service", "--workers", str(workers), "--port", str(port), "--no-upgrade",
+        sys.executable,
+        "-c",
+        "from agentgraph.cli import main; main()",
+        "service",
+        "--workers",
+        str(workers),
+        "--port",
+        str(port),
+        "--no-upgrade",
     ]
     log = open(log_dir / "service.log", "wb")
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -245,7 +252,13 @@ def check_threads(database_url: str, thread_ids: list[str], records: list[RunRec
                 configurable = item.config["configurable"]
                 try:
                     loaded = saver.get_tuple(
-                        {"configurable": {"thread_id": thread_id, "checkpoint_ns": configurable.get("checkpoint_ns", ""), "checkpoint_id": configurable["checkpoint_id"]}}
+                        {
+                            "configurable": {
+                                "thread_id": thread_id,
+                                "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                                "checkpoint_id": configurable["checkpoint_id"],
+                            }
+                        }
                     )
                     if loaded is None or loaded.checkpoint["id"] != configurable["checkpoint_id"]:
                         raise LookupError("not found by id")
@@ -260,7 +273,14 @@ def check_threads(database_url: str, thread_ids: list[str], records: list[RunRec
                 elif latest.checkpoint["channel_values"].get("answer") != runs[-1].body.get("answer"):
                     corrupt += 1
                     problems.append(f"{thread_id}: the stored answer differs from the one the last run returned")
-    return {"lost": missing + corrupt + broken_links, "missing": missing, "corrupt": corrupt, "broken_links": broken_links, "checked": checked, "problems": problems[:20]}
+    return {
+        "lost": missing + corrupt + broken_links,
+        "missing": missing,
+        "corrupt": corrupt,
+        "broken_links": broken_links,
+        "checked": checked,
+        "problems": problems[:20],
+    }
 
 
 # --- the bench --------------------------------------------------------------------------------------------
@@ -292,9 +312,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
         try:
             result = asyncio.run(asyncio.wait_for(_drive(config, base, service, deadline), max(1.0, deadline - time.monotonic())))
         except TimeoutError:
-            raise RuntimeError(
-                f"the bench did not finish within {config.timeout_s:.0f} s (deadlock or stall); logs in {log_dir}"
-            ) from None
+            raise RuntimeError(f"the bench did not finish within {config.timeout_s:.0f} s (deadlock or stall); logs in {log_dir}") from None
         stop(service)
         service_code = service.returncode
         checks = check_threads(
@@ -394,36 +412,39 @@ def write_results(report: dict[str, Any], path: Path = RESULTS) -> None:
     path.write_text(json.dumps({key: report[key] for key in keys}, indent=2) + "\n")
 
 
-def write_markdown(report: dict[str, Any], load: tuple[float, float], path: Path = RESULTS.with_suffix(".md")) -> None:
+MARKDOWN = RESULTS.with_suffix(".md")
+
+
+def write_markdown(report: dict[str, Any], load: tuple[float, float], path: Path = MARKDOWN) -> None:
     """A short account of the run next to the figures."""
     d = report["details"]
     per_worker = ", ".join(str(n) for n in sorted(d["runs_per_worker"].values(), reverse=True))
     path.write_text(
         f"""# Service workers under load
 
-Produced by `bench/workers.py` (figures in `workers.json`): `agentgraph service --workers {report['workers']}`
-over one PostgreSQL database, {report['threads']} simulated users at once, each creating a thread and asking
-it {d['runs_expected'] // report['threads']} questions in turn, on loopback. The model is `bench/fake_openai.py`, a scripted
+Produced by `bench/workers.py` (figures in `workers.json`): `agentgraph service --workers {report["workers"]}`
+over one PostgreSQL database, {report["threads"]} simulated users at once, each creating a thread and asking
+it {d["runs_expected"] // report["threads"]} questions in turn, on loopback. The model is `bench/fake_openai.py`, a scripted
 OpenAI-compatible server that answers at once (router: hand to math and writing; agents: one line), so
 the figures are the framework's own cost per graph step: HTTP in and out of the service, the per-thread
 run lock, LangGraph, the OpenAI client and the checkpoint writes, not a model's. A question takes
-{d['steps_per_run']} steps (checkpoints of the root graph); ms per step is a run's latency divided by that.
+{d["steps_per_run"]} steps (checkpoints of the root graph); ms per step is a run's latency divided by that.
 
 | measure | value |
 | --- | --- |
-| runs finished / expected | {report['runs']} / {d['runs_expected']} (runs per worker: {per_worker}) |
-| lost checkpoints (missing, unreadable or unlinked) | {report['lost_checkpoints']} of {d['checkpoints_checked']} checked |
-| ms per step, p50 / p99, {report['threads']} users at once | {report['p50_ms_per_step']} / {report['p99_ms_per_step']} |
-| ms per step, p50, one user alone | {d['solo_p50_ms_per_step']} |
-| worker CPU ms per step | {d['worker_cpu_ms_per_step']} |
-| throughput | {d['runs_per_s']} runs/s ({round(d['runs_per_s'] * d['steps_per_run'], 1)} steps/s) over {d['wall_s']} s |
+| runs finished / expected | {report["runs"]} / {d["runs_expected"]} (runs per worker: {per_worker}) |
+| lost checkpoints (missing, unreadable or unlinked) | {report["lost_checkpoints"]} of {d["checkpoints_checked"]} checked |
+| ms per step, p50 / p99, {report["threads"]} users at once | {report["p50_ms_per_step"]} / {report["p99_ms_per_step"]} |
+| ms per step, p50, one user alone | {d["solo_p50_ms_per_step"]} |
+| worker CPU ms per step | {d["worker_cpu_ms_per_step"]} |
+| throughput | {d["runs_per_s"]} runs/s ({round(d["runs_per_s"] * d["steps_per_run"], 1)} steps/s) over {d["wall_s"]} s |
 
 After the load the service is stopped and every thread is read back with a fresh saver: each run's
-checkpoints must all be there (one for the new thread, then {d['steps_per_run']} per question), the checkpoint id each run returned must be stored,
+checkpoints must all be there (one for the new thread, then {d["steps_per_run"]} per question), the checkpoint id each run returned must be stored,
 every parent link must resolve, every checkpoint (subgraphs' included) must load, and the latest
 stored answer must be the one the last run returned. A global timeout turns a deadlock into a failure.
 
-Reading the figures: with {report['threads']} runs in flight on 2 CPU cores shared by the workers, PostgreSQL,
+Reading the figures: with {report["threads"]} runs in flight on 2 CPU cores shared by the workers, PostgreSQL,
 the fake model server, the load generator and other work (load average {load[0]:.1f} at the start,
 {load[1]:.1f} at the end), the per-step latency under load is mostly waiting for a core; the lone user's
 figure and the workers' CPU time per step are the framework's cost. Figures move from run to run.

@@ -27,7 +27,16 @@ from agentgraph.errors import ConfigError
 from agentgraph.finetune.specs import AGENTS
 
 __all__ = [
-    "AGENTS", "CONFIG_DIR", "METHODS", "DataConfig", "Method", "RlhfConfig", "SftConfig", "TrainConfig", "load_config", "parse_config",
+    "AGENTS",
+    "CONFIG_DIR",
+    "METHODS",
+    "DataConfig",
+    "Method",
+    "RlhfConfig",
+    "SftConfig",
+    "TrainConfig",
+    "load_config",
+    "parse_config",
 ]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"

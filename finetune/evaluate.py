@@ -257,7 +257,9 @@ def eval_router(row: dict, invoke: Invoke) -> CaseResult:
     tools = row_tools(row)
     roster = [t["function"]["name"].removeprefix(HANDOFF_PREFIX) for t in tools]  # the row's own agents (rosters differ)
     reply = invoke(prompt, tools)
-    return CaseResult({"agent_accuracy": score_router(reply, expected, roster)}, {"expected": expected, "calls": reply.tool_calls, "text": reply.content})
+    return CaseResult(
+        {"agent_accuracy": score_router(reply, expected, roster)}, {"expected": expected, "calls": reply.tool_calls, "text": reply.content}
+    )
 
 
 def eval_math(row: dict, invoke: Invoke) -> CaseResult:
@@ -385,9 +387,7 @@ def _scored(run: Callable[[dict, Invoke], CaseResult], row: dict, invoke: Invoke
         return CaseResult(dict.fromkeys(metrics, False), {"error": f"{type(exc).__name__}: {exc}"})
 
 
-def case_runner(
-    agent: str, settings: Settings, corpus: Path | None = None, split: str = "test"
-) -> Callable[[dict, Invoke], CaseResult]:
+def case_runner(agent: str, settings: Settings, corpus: Path | None = None, split: str = "test") -> Callable[[dict, Invoke], CaseResult]:
     """The function that runs and scores one of `agent`'s rows (retrieval searches `corpus`, by default
     the corpus of `split`)."""
     if agent == "retrieval":

@@ -319,7 +319,9 @@ def _misses(results: Sequence[FieldResult], items: Mapping[str, FieldItem]) -> s
             failed = ", ".join(name for name, ok in r.checks.items() if not ok)
             lines.append(f"### {r.id}: failed {failed}")
             lines += [f"- asked: {turn!r}" for turn in item.turns]
-            lines.append(f"- expected any of {list(item.expect_any)}; agents {list(item.agents)}; source {item.source}; form {dict(item.form)}")
+            lines.append(
+                f"- expected any of {list(item.expect_any)}; agents {list(item.agents)}; source {item.source}; form {dict(item.form)}"
+            )
             lines.append(f"- agents ran: {r.agents}; citations: {r.citations}")
             lines.append(f"- tool calls: {[(c.get('agent'), c.get('name'), c.get('arguments')) for c in r.tool_calls]}")
             lines.append("- answer:")

@@ -24,7 +24,6 @@ from agentgraph.finetune.specs import TRAINING
 from agentgraph.settings import Settings
 
 
-
 @dataclass(frozen=True)
 class MistakeReport:
     """What sampling found: rows run, rows with a mistake, and the pairs made from them."""
@@ -57,7 +56,9 @@ def reply_text(reply: AIMessage) -> str:
     return reply.content if isinstance(reply.content, str) else ""
 
 
-def mistake_pair(agent: str, row: dict, scores: dict[str, bool], calls: list[tuple[list[BaseMessage], list[dict], AIMessage]]) -> dict | None:
+def mistake_pair(
+    agent: str, row: dict, scores: dict[str, bool], calls: list[tuple[list[BaseMessage], list[dict], AIMessage]]
+) -> dict | None:
     """The DPO row of a run's first failing reply (None when nothing failed or that reply was not made)."""
     failing = next(((reply, turn) for metric, reply, turn in TRAINING[agent].failing_turns if not scores.get(metric, True)), None)
     turns = model_turns(row)

@@ -15,9 +15,7 @@ def _pyplot():  # noqa: ANN202 - matplotlib's module type
     return plt
 
 
-def plot_loss(
-    train: Sequence[tuple[int, float]], val: Sequence[tuple[int, float]], out: Path, title: str
-) -> Path:
+def plot_loss(train: Sequence[tuple[int, float]], val: Sequence[tuple[int, float]], out: Path, title: str) -> Path:
     """Training and validation loss against the optimizer step."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
@@ -57,8 +55,15 @@ def plot_eval(results: Mapping[str, Mapping[str, Mapping[str, float]]], out: Pat
         drawn.append(ax.bar([p + shift for p in positions], base, width, label="base", color="#7f7f7f"))
     for bars in drawn:
         for bar in bars:
-            ax.annotate(f"{bar.get_height():.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=7, xytext=(0, 1), textcoords="offset points")
+            ax.annotate(
+                f"{bar.get_height():.2f}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                xytext=(0, 1),
+                textcoords="offset points",
+            )
     ax.set_xticks(positions)
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylim(0, 1.1)
@@ -81,8 +86,15 @@ def plot_field(table: Mapping[str, Mapping[str, float | int]], out: Path, target
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(kinds) + 1.5), 4.0), dpi=100)
     bars = ax.bar(kinds, values, color=["#1f77b4" if k != "all" else "#2ca02c" for k in kinds])
     for bar, kind in zip(bars, kinds, strict=True):
-        ax.annotate(f"{table[kind]['passed']}/{table[kind]['asked']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=8, xytext=(0, 1), textcoords="offset points")
+        ax.annotate(
+            f"{table[kind]['passed']}/{table[kind]['asked']}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 1),
+            textcoords="offset points",
+        )
     ax.axhline(target, color="#d62728", linestyle="--", linewidth=1, label=f"target {target:.0%}")
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("items passed")

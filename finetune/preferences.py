@@ -104,7 +104,11 @@ def preference_rows(rows: list[dict[str, Any]], method: str, count: int, seed: i
         pairs.append((prefix, chosen, targeted_rejection(prefix, chosen), extra))
     pairs.sort(key=lambda pair: pair[2] is None)
     dpo = [
-        {**extra, "messages": [*prefix, {"role": "assistant", "content": chosen}], "rejected_response": targeted or corrupt(chosen, rng, sources)}
+        {
+            **extra,
+            "messages": [*prefix, {"role": "assistant", "content": chosen}],
+            "rejected_response": targeted or corrupt(chosen, rng, sources),
+        }
         for prefix, chosen, targeted, extra in pairs[:count]
     ]
     return as_method(dpo, method)
@@ -138,8 +142,8 @@ def preference_files(
 ) -> Any:
     """Train/val preference files for `method`: from `given` (split 90/10) or generated from `data`'s SFT
     rows; `first` (DPO rows, e.g. the adapter's own mistakes) lead the training rows and count towards `count`."""
-    from agentgraph.finetune.rows import read_rows
     from agentgraph.finetune.datasets.common import files_hash
+    from agentgraph.finetune.rows import read_rows
     from agentgraph.finetune.train import DataFiles
 
     first = as_method(first or [], method)

@@ -44,20 +44,24 @@ class AgentTraining:
 TRAINING: dict[str, AgentTraining] = {
     spec.name: spec
     for spec in (
+        AgentTraining("router", 600, ("agent_accuracy",), "eval_router", max_tokens=128, failing_turns=(("agent_accuracy", 0, -1),)),
         AgentTraining(
-            "router", 600, ("agent_accuracy",), "eval_router", max_tokens=128, failing_turns=(("agent_accuracy", 0, -1),)
-        ),
-        AgentTraining(
-            "math", 600, ("tool_call_exact", "answer_correct"), "eval_math", max_tokens=64,
+            "math",
+            600,
+            ("tool_call_exact", "answer_correct"),
+            "eval_math",
+            max_tokens=64,
             failing_turns=(("tool_call_exact", 0, -2), ("answer_correct", 1, -1)),
         ),
         AgentTraining(
-            "retrieval", 400, ("search_hit", "citation_correct"), "eval_retrieval", max_tokens=96,
+            "retrieval",
+            400,
+            ("search_hit", "citation_correct"),
+            "eval_retrieval",
+            max_tokens=96,
             failing_turns=(("search_hit", 0, -2), ("citation_correct", 1, -1)),
         ),
-        AgentTraining(
-            "writing", 400, ("format_ok",), "eval_writing", max_tokens=192, failing_turns=(("format_ok", 0, -1),)
-        ),
+        AgentTraining("writing", 400, ("format_ok",), "eval_writing", max_tokens=192, failing_turns=(("format_ok", 0, -1),)),
         AgentTraining("tools", 800),
     )
 }

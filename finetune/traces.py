@@ -144,7 +144,8 @@ def router_turns(tuples: Iterable[Any], agents: Iterable[str]) -> list[list[AnyM
             if not all(call["name"] in known and (call.get("args") or {}).get("task") for call in message.tool_calls):
                 continue
             read = [
-                m for m in history[:index]
+                m
+                for m in history[:index]
                 if isinstance(m, HumanMessage) or (isinstance(m, AIMessage) and not m.tool_calls and m.name != SUPERVISOR_NODE)
             ]
             if not read or not isinstance(read[-1], HumanMessage):
@@ -166,7 +167,9 @@ def _with_edits(messages: Sequence[AnyMessage], found: Mapping[str, Decision]) -
     for message in messages:
         if isinstance(message, AIMessage) and message.tool_calls:
             calls = [
-                {**call, "args": found[call["id"]].edited_args} if call["id"] in found and found[call["id"]].action == "edit" else dict(call)
+                {**call, "args": found[call["id"]].edited_args}
+                if call["id"] in found and found[call["id"]].action == "edit"
+                else dict(call)
                 for call in message.tool_calls
             ]
             message = AIMessage(message.content, tool_calls=calls)

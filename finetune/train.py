@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,8 +71,8 @@ def ensure_dataset(agent: str, settings: Settings, config: TrainConfig, rebuild:
     current builders make from the config's seed and train count, or files placed there by hand (used
     as they are; `rebuild` replaces them too)."""
     from agentgraph.finetune.datasets import build_dataset, is_current, is_placed_by_hand
-    from agentgraph.finetune.specs import TRAINING
     from agentgraph.finetune.datasets.common import files_hash
+    from agentgraph.finetune.specs import TRAINING
 
     folder = Path(settings.finetune.data_dir) / agent
     train, val = folder / "train.jsonl", folder / "val.jsonl"
@@ -189,32 +189,58 @@ def swift_command(
         raise TrainingError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     sft = config.sft
     common = [
-        "--model", str(model.path),
-        "--model_type", profile.swift_model_type,
-        "--template", profile.swift_template,
-        "--agent_template", profile.swift_agent_template,
-        "--custom_register_path", str(PLUGIN),
-        "--tuner_type", "lora",
-        "--lora_rank", str(sft.lora_rank),
-        "--lora_alpha", str(sft.lora_alpha),
-        "--lora_dropout", str(sft.lora_dropout),
-        "--target_modules", *sft.target_modules.split(),
-        "--torch_dtype", "float32",
-        "--dataset", str(data.train),
-        "--val_dataset", str(data.val),
-        "--split_dataset_ratio", "0",
-        "--output_dir", str(run_dir / "swift"),
-        "--add_version", "false",
-        "--seed", str(config.data.seed),
-        "--data_seed", str(config.data.seed),
-        "--save_only_model", "true",
-        "--save_strategy", "steps",
-        "--eval_strategy", "steps",
-        "--dataloader_num_workers", "0",
-        "--dataset_num_proc", "1",
-        "--gradient_checkpointing", "false",
-        "--report_to", "none",
-        "--use_hf", "true",
+        "--model",
+        str(model.path),
+        "--model_type",
+        profile.swift_model_type,
+        "--template",
+        profile.swift_template,
+        "--agent_template",
+        profile.swift_agent_template,
+        "--custom_register_path",
+        str(PLUGIN),
+        "--tuner_type",
+        "lora",
+        "--lora_rank",
+        str(sft.lora_rank),
+        "--lora_alpha",
+        str(sft.lora_alpha),
+        "--lora_dropout",
+        str(sft.lora_dropout),
+        "--target_modules",
+        *sft.target_modules.split(),
+        "--torch_dtype",
+        "float32",
+        "--dataset",
+        str(data.train),
+        "--val_dataset",
+        str(data.val),
+        "--split_dataset_ratio",
+        "0",
+        "--output_dir",
+        str(run_dir / "swift"),
+        "--add_version",
+        "false",
+        "--seed",
+        str(config.data.seed),
+        "--data_seed",
+        str(config.data.seed),
+        "--save_only_model",
+        "true",
+        "--save_strategy",
+        "steps",
+        "--eval_strategy",
+        "steps",
+        "--dataloader_num_workers",
+        "0",
+        "--dataset_num_proc",
+        "1",
+        "--gradient_checkpointing",
+        "false",
+        "--report_to",
+        "none",
+        "--use_hf",
+        "true",
     ]
     if method == "sft":
         stage = sft
@@ -230,16 +256,25 @@ def swift_command(
     steps = ["--max_steps", str(stage.max_steps)] if stage.max_steps > 0 else []
     eval_steps = stage.eval_steps if stage.max_steps <= 0 else max(1, min(stage.eval_steps, stage.max_steps))
     schedule = [
-        "--num_train_epochs", str(stage.epochs),
+        "--num_train_epochs",
+        str(stage.epochs),
         *steps,
-        "--per_device_train_batch_size", str(stage.batch_size),
-        "--per_device_eval_batch_size", "4",
-        "--gradient_accumulation_steps", str(getattr(stage, "grad_accum", 1)),
-        "--learning_rate", str(stage.learning_rate),
-        "--max_length", str(stage.max_length),
-        "--logging_steps", str(stage.logging_steps),
-        "--eval_steps", str(eval_steps),
-        "--save_steps", str(eval_steps),
+        "--per_device_train_batch_size",
+        str(stage.batch_size),
+        "--per_device_eval_batch_size",
+        "4",
+        "--gradient_accumulation_steps",
+        str(getattr(stage, "grad_accum", 1)),
+        "--learning_rate",
+        str(stage.learning_rate),
+        "--max_length",
+        str(stage.max_length),
+        "--logging_steps",
+        str(stage.logging_steps),
+        "--eval_steps",
+        str(eval_steps),
+        "--save_steps",
+        str(eval_steps),
     ]
     keep = getattr(stage, "keep_checkpoints", 1)
     if keep > 0:
@@ -264,9 +299,7 @@ def total_steps(config: TrainConfig, method: str, train_rows: int) -> int:
     return max(1, int(per_epoch * stage.epochs + 0.999))
 
 
-def run_swift(
-    command: list[str], run_dir: Path, on_event: Callable[[LogEvent], None] | None = None, poll_s: float = 1.0
-) -> list[LogEvent]:
+def run_swift(command: list[str], run_dir: Path, on_event: Callable[[LogEvent], None] | None = None, poll_s: float = 1.0) -> list[LogEvent]:
     """Run ms-swift, following its logging.jsonl; its output goes to `run_dir/swift.log`."""
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / LOG_FILE
@@ -360,7 +393,7 @@ def finetune(
     stage("building the dataset", None)
     sft_data = ensure_dataset(agent, settings, config)
     adapter_dir = Path(output) if output is not None else Path(settings.registry_path).parent / agent
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_dir = Path(settings.finetune.runs_dir) / f"{agent}-{method}-{stamp}"
     init_adapter = None
     data = validation_subset(sft_data, run_dir / "data", config.data.val_rows)
@@ -388,7 +421,10 @@ def finetune(
             fresh = fresh_rows(agent, config.data.seed, sft_data.train_rows, mistakes, folder)
             stage(f"sampling {agent}'s mistakes", len(fresh))
             report = sample_mistakes(
-                agent, settings, fresh, folder / "corpus" / "train",
+                agent,
+                settings,
+                fresh,
+                folder / "corpus" / "train",
                 on_done=lambda done, total: on_event(LogEvent("sample", step=done, total=total)) if on_event else None,
             )
             found = report.pairs
@@ -399,9 +435,15 @@ def finetune(
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "command.json").write_text(json.dumps(command, indent=2) + "\n")
     run_info = {
-        "agent": agent, "method": method, "base_model_hash": model.base_model_hash, "data_hash": data.data_hash,
-        "train_rows": data.train_rows, "val_rows": data.val_rows, "config": config.to_dict(),
-        "init_adapter": str(init_adapter) if init_adapter else None, "started_at": stamp,
+        "agent": agent,
+        "method": method,
+        "base_model_hash": model.base_model_hash,
+        "data_hash": data.data_hash,
+        "train_rows": data.train_rows,
+        "val_rows": data.val_rows,
+        "config": config.to_dict(),
+        "init_adapter": str(init_adapter) if init_adapter else None,
+        "started_at": stamp,
         "planned_steps": total_steps(config, method, data.train_rows),
     }
     (run_dir / RUN_FILE).write_text(json.dumps(run_info, indent=2) + "\n")

@@ -20,7 +20,6 @@ from agentgraph.serving.profile import get_profile
 from agentgraph.serving.server import ServerInfo, stop_server
 from agentgraph.settings import Settings
 
-
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 """The PostgreSQL server every development machine and CI run provide (trust auth, no pgvector)."""
 

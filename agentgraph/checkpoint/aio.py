@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -61,9 +62,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
             self.loop = None
         self.max_batch = max_batch
         self.max_inflight = max_inflight
-        self._runners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, GroupRunner[Any]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._runners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, GroupRunner[Any]]] = weakref.WeakKeyDictionary()
 
     @classmethod
     @asynccontextmanager
@@ -225,9 +224,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
             statementwise=True,
         )
 
-    async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
+    async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         """Save the pending writes of a task."""
         await self._agrouped(
             lambda: self._put_writes_plan(config, writes, task_id, task_path),
@@ -246,9 +243,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint, write and value of a thread to another thread ID."""
-        await self._arun(
-            lambda: self._copy_thread_plan(source_thread_id, target_thread_id), action="copy a thread", write=True
-        )
+        await self._arun(lambda: self._copy_thread_plan(source_thread_id, target_thread_id), action="copy a thread", write=True)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Keep only the latest checkpoint per namespace (`keep_latest`) or nothing (`delete`)."""
@@ -270,7 +265,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
         for tid in thread_ids:
             total.add(
                 await self._arun(
-                    lambda: self._prune_thread_plan(tid, retention, export),
+                    functools.partial(self._prune_thread_plan, tid, retention, export),
                     action=f"prune thread {tid}",
                     write=True,
                     snapshot=True,
@@ -305,9 +300,7 @@ class AsyncSQLAlchemySaver(BaseSQLAlchemySaver):
     ) -> RunnableConfig:
         return self._sync(lambda: self.aput(config, checkpoint, metadata, new_versions))
 
-    def put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
+    def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         self._sync(lambda: self.aput_writes(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:

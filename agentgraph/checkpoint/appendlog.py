@@ -35,7 +35,7 @@ def extends(prefix: list[Any], value: list[Any]) -> bool:
     n = len(prefix)
     if len(value) < n:
         return False
-    for old, new in zip(prefix, value):
+    for old, new in zip(prefix, value, strict=False):
         if old is not new and (type(old) is not type(new) or old != new):
             return False
     return True

@@ -11,7 +11,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -165,14 +165,14 @@ class Retention:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _parse_ts(ts: Any) -> datetime:
     try:
         return _utc(datetime.fromisoformat(str(ts)))
     except ValueError:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 def _is_inline(value: Any) -> bool:
@@ -183,9 +183,7 @@ def _is_inline(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= INLINE_STR_LIMIT
 
 
-def _put_params(
-    checkpoint_row: dict[str, Any], full_rows: list[dict[str, Any]], delta_rows: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _put_params(checkpoint_row: dict[str, Any], full_rows: list[dict[str, Any]], delta_rows: list[dict[str, Any]]) -> dict[str, Any]:
     params = dict(checkpoint_row)
     for prefix, rows in (("f", full_rows), ("d", delta_rows)):
         for i, row in enumerate(rows):
@@ -397,9 +395,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         `AsyncConnection` in `run_sync`)."""
         return self._transaction_many(conn, [plan], options)[0]
 
-    def _transaction_many(
-        self, conn: Connection, plans: Sequence[Callable[[], Plan[Any]]], options: RunOptions
-    ) -> list[Any]:
+    def _transaction_many(self, conn: Connection, plans: Sequence[Callable[[], Plan[Any]]], options: RunOptions) -> list[Any]:
         """Run several plans together (`drive_together`) in one transaction on `conn`: one result each."""
         if not self._schema_checked:
             check_connection(conn)
@@ -451,9 +447,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         except Exception as exc:
             raise describe_unserializable(self.serde, channel, whole, exc) from exc
 
-    def _tuple_from_row(
-        self, row: Row[Any], values: _StoredValues, writes: list[PendingWrite]
-    ) -> CheckpointTuple:
+    def _tuple_from_row(self, row: Row[Any], values: _StoredValues, writes: list[PendingWrite]) -> CheckpointTuple:
         checkpoint = self.serde.loads_typed((row.type, row.checkpoint))
         channel_values = checkpoint.setdefault("channel_values", {})
         for channel, version in row.blob_versions.items():
@@ -500,9 +494,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         new = self._new_value_rows(thread_id, ns, checkpoint["channel_values"], blob_versions, new_versions)
         checkpoint_row = self._checkpoint_row(config, checkpoint, metadata, inline, blob_versions)
         yield from self._write_checkpoint(checkpoint_row, new)
-        next_config: RunnableConfig = {
-            "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}
-        }
+        next_config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
         return Committed(next_config, lambda: self._lists.remember(new.remembered))
 
     def _new_value_rows(
@@ -520,12 +512,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             if type(value) is list:
                 key = (thread_id, ns, channel)
                 last = self._lists.get(key)
-                if (
-                    last is not None
-                    and last.version != version
-                    and last.depth + 1 < self.snapshot_every
-                    and extends(last.items, value)
-                ):
+                if last is not None and last.version != version and last.depth + 1 < self.snapshot_every and extends(last.items, value):
                     suffix = value[len(last.items) :]
                     type_, blob = self._dump(channel, suffix, value)
                     row.update(
@@ -602,9 +589,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         new.remembered[:] = [(k, e) for k, e in new.remembered if k != key]
         new.remembered.append((key, StoredList(row["version"], list(value), 0, row["version"])))
 
-    def _put_writes_plan(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
-    ) -> Plan[None]:
+    def _put_writes_plan(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str) -> Plan[None]:
         configurable = config["configurable"]
         rows = []
         for idx, (channel, value) in enumerate(writes):
@@ -636,9 +621,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
         if not rows:
             return []
         keys = [(r.thread_id, r.checkpoint_ns, r.checkpoint_id) for r in rows]
-        blob_keys = sorted(
-            {(r.thread_id, r.checkpoint_ns, ch, ver) for r in rows for ch, ver in r.blob_versions.items()}
-        )
+        blob_keys = sorted({(r.thread_id, r.checkpoint_ns, ch, ver) for r in rows for ch, ver in r.blob_versions.items()})
         write_rows: list[Any] = []
         blob_rows: list[Any] = []
         for part in chunks(keys):
@@ -647,9 +630,7 @@ class BaseSQLAlchemySaver(BaseCheckpointSaver[str]):
             blob_rows += yield Op(q.select_blob_chains, {"keys": list(part)}, fetch=True)
         return self._assemble(rows, write_rows, _StoredValues(blob_rows, self.serde))
 
-    def _assemble(
-        self, rows: Sequence[Any], write_rows: Iterable[Any], values: _StoredValues
-    ) -> list[CheckpointTuple]:
+    def _assemble(self, rows: Sequence[Any], write_rows: Iterable[Any], values: _StoredValues) -> list[CheckpointTuple]:
         by_checkpoint: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
         for w in write_rows:
             by_checkpoint[(w.thread_id, w.checkpoint_ns, w.checkpoint_id)].append(w)

@@ -70,16 +70,36 @@ of row, each column carrying one field of each kind (`WHOLE_ROW_FIELDS`)."""
 
 WHOLE_ROW_FIELDS: dict[str, dict[str, str]] = {
     "c": {  # the checkpoint
-        "thread_id": "thread_id", "checkpoint_ns": "checkpoint_ns", "key": "checkpoint_id", "ref": "parent_checkpoint_id",
-        "type": "type", "blob": "checkpoint", "doc": "blob_versions", "meta": "metadata",
+        "thread_id": "thread_id",
+        "checkpoint_ns": "checkpoint_ns",
+        "key": "checkpoint_id",
+        "ref": "parent_checkpoint_id",
+        "type": "type",
+        "blob": "checkpoint",
+        "doc": "blob_versions",
+        "meta": "metadata",
     },
     "w": {  # its pending writes
-        "thread_id": "thread_id", "checkpoint_ns": "checkpoint_ns", "channel": "channel", "key": "checkpoint_id",
-        "ref": "task_id", "path": "task_path", "num": "idx", "type": "type", "blob": "blob",
+        "thread_id": "thread_id",
+        "checkpoint_ns": "checkpoint_ns",
+        "channel": "channel",
+        "key": "checkpoint_id",
+        "ref": "task_id",
+        "path": "task_path",
+        "num": "idx",
+        "type": "type",
+        "blob": "blob",
     },
     "b": {  # the stored values it uses, with the rest of their delta chains
-        "thread_id": "thread_id", "checkpoint_ns": "checkpoint_ns", "channel": "channel", "key": "version",
-        "ref": "snapshot_version", "path": "base_version", "num": "depth", "type": "type", "blob": "blob",
+        "thread_id": "thread_id",
+        "checkpoint_ns": "checkpoint_ns",
+        "channel": "channel",
+        "key": "version",
+        "ref": "snapshot_version",
+        "path": "base_version",
+        "num": "depth",
+        "type": "type",
+        "blob": "blob",
     },
 }
 """Per kind of row of the one-round-trip read: which column of `WHOLE_ROW` carries which field (named as
@@ -134,10 +154,7 @@ class Queries:
         ins = insert(checkpoints)
         self.upsert_checkpoint: Executable = ins.on_conflict_do_update(
             index_elements=_pk(checkpoints),
-            set_={
-                name: ins.excluded[name]
-                for name in ("run_id", "created_at", "type", "checkpoint", "blob_versions", "metadata")
-            },
+            set_={name: ins.excluded[name] for name in ("run_id", "created_at", "type", "checkpoint", "blob_versions", "metadata")},
         )
         self.insert_blobs: Executable = insert(blobs).on_conflict_do_nothing(index_elements=_pk(blobs))
         base = blobs.alias("base")
@@ -190,9 +207,7 @@ class Queries:
         # delta chain (rows sharing its snapshot_version), which the deltas are rebuilt from.
         target = blobs.alias("target")
         same_chain = sa.exists().where(
-            sa.tuple_(target.c.thread_id, target.c.checkpoint_ns, target.c.channel, target.c.version).in_(
-                _P("keys", expanding=True)
-            ),
+            sa.tuple_(target.c.thread_id, target.c.checkpoint_ns, target.c.channel, target.c.version).in_(_P("keys", expanding=True)),
             target.c.thread_id == bl.thread_id,
             target.c.checkpoint_ns == bl.checkpoint_ns,
             target.c.channel == bl.channel,
@@ -220,9 +235,9 @@ class Queries:
             insert(t)
             .from_select(
                 [c.name for c in t.columns],
-                sa.select(
-                    *[_P("target", type_=sa.Text) if c.name == "thread_id" else c for c in t.columns]
-                ).where(t.c.thread_id == _P("source")),
+                sa.select(*[_P("target", type_=sa.Text) if c.name == "thread_id" else c for c in t.columns]).where(
+                    t.c.thread_id == _P("source")
+                ),
             )
             .on_conflict_do_nothing(index_elements=_pk(t))
             for t in (checkpoints, blobs, writes)
@@ -234,9 +249,9 @@ class Queries:
         self.select_thread_outline: Executable = sa.select(
             cp.checkpoint_ns, cp.checkpoint_id, cp.parent_checkpoint_id, cp.created_at, cp.blob_versions, cp.metadata
         ).where(cp.thread_id == _P("thread_id"))
-        self.select_thread_blob_keys: Executable = sa.select(
-            bl.checkpoint_ns, bl.channel, bl.version, bl.base_version
-        ).where(bl.thread_id == _P("thread_id"))
+        self.select_thread_blob_keys: Executable = sa.select(bl.checkpoint_ns, bl.channel, bl.version, bl.base_version).where(
+            bl.thread_id == _P("thread_id")
+        )
         self.delete_checkpoints_by_keys: Executable = sa.delete(checkpoints).where(
             sa.tuple_(cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id).in_(_P("keys", expanding=True))
         )
@@ -259,9 +274,7 @@ class Queries:
     def _head(*, by_id: bool) -> sa.Select[Any]:
         """One checkpoint of one thread: by ID, or the latest."""
         cp = checkpoints.c
-        found = sa.select(*CHECKPOINT_COLUMNS).where(
-            cp.thread_id == _P("thread_id"), cp.checkpoint_ns == _P("checkpoint_ns")
-        )
+        found = sa.select(*CHECKPOINT_COLUMNS).where(cp.thread_id == _P("thread_id"), cp.checkpoint_ns == _P("checkpoint_ns"))
         if by_id:
             return found.where(cp.checkpoint_id == _P("checkpoint_id"))
         return found.order_by(cp.checkpoint_id.desc()).limit(1)
@@ -414,10 +427,7 @@ class Queries:
         ins = insert(checkpoints).from_select(columns, row)
         stmt: Any = ins.on_conflict_do_update(
             index_elements=_pk(checkpoints),
-            set_={
-                name: ins.excluded[name]
-                for name in ("run_id", "created_at", "type", "checkpoint", "blob_versions", "metadata")
-            },
+            set_={name: ins.excluded[name] for name in ("run_id", "created_at", "type", "checkpoint", "blob_versions", "metadata")},
         ).returning(checkpoints.c.checkpoint_id)
         if ctes:
             stmt = stmt.add_cte(*ctes)

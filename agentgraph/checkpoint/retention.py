@@ -12,7 +12,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path, PurePath
@@ -75,8 +75,7 @@ def export_record(item: CheckpointTuple) -> dict[str, Any]:
         "metadata": jsonable(item.metadata),
         "channel_values": jsonable(item.checkpoint.get("channel_values", {})),
         "pending_writes": [
-            {"task_id": task_id, "channel": channel, "value": jsonable(value)}
-            for task_id, channel, value in item.pending_writes or []
+            {"task_id": task_id, "channel": channel, "value": jsonable(value)} for task_id, channel, value in item.pending_writes or []
         ],
     }
 
@@ -100,13 +99,11 @@ def retention_for(keep_last: int | None, older_than_days: float | None) -> Reten
     if older_than_days is not None:
         if older_than_days < 0:
             raise ValueError("older_than_days must not be negative")
-        return Retention(older_than=datetime.now(timezone.utc) - timedelta(days=older_than_days))
+        return Retention(older_than=datetime.now(UTC) - timedelta(days=older_than_days))
     return Retention(keep_last=keep_last)
 
 
-def prune_database(
-    url: str, retention: Retention, *, thread_id: str | None = None, export: Path | None = None
-) -> PruneResult:
+def prune_database(url: str, retention: Retention, *, thread_id: str | None = None, export: Path | None = None) -> PruneResult:
     """Prune the checkpoints at `url` to `retention`; with `export`, append what is removed to it first."""
     with SQLAlchemySaver.from_conn_string(url) as saver:
         if export is None:

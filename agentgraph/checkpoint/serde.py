@@ -96,6 +96,7 @@ class _TypeCheck:
 _TYPES = _TypeCheck()
 _LOAD_FAILURE = threading.local()
 
+
 @dataclasses.dataclass(frozen=True)
 class _MessageShape:
     """What rebuilding a message class needs: its field names, and whether `model_construct` does
@@ -142,9 +143,7 @@ def _rebuild_message(cls: Any, payload: Any) -> Any:
     return message
 
 
-def _strict_ext_hook(
-    allowed: set[tuple[str, ...]] | Literal[True] | None, strict: bool
-) -> Callable[[int, bytes], Any]:
+def _strict_ext_hook(allowed: set[tuple[str, ...]] | Literal[True] | None, strict: bool) -> Callable[[int, bytes], Any]:
     """An ormsgpack ext hook that rebuilds stored objects as their own types. An object whose type
     cannot be rebuilt raises StorageError if `strict`, else comes back as its stored payload (as
     LangGraph's serializer does), with a warning. Types outside the allowlist always raise."""
@@ -180,9 +179,7 @@ def _strict_ext_hook(
             if (module, name, tup[3]) not in SAFE_MSGPACK_METHODS:
                 raise refuse(module, name, f"method {tup[3]} is not allowed")
         elif not allowed_type(module, name):
-            raise refuse(
-                module, name, f"not in allowed_msgpack_modules; add ({module!r}, {name!r}) to the serializer's allowlist"
-            )
+            raise refuse(module, name, f"not in allowed_msgpack_modules; add ({module!r}, {name!r}) to the serializer's allowlist")
         try:
             cls = _resolve(module, name)
         except Exception as exc:
@@ -359,9 +356,7 @@ def _dump_problem(serde: Any) -> Callable[[Any], str | None]:
     return problem
 
 
-def locate_problem(
-    serde: Any, value: Any, path: str = "", problem: Callable[[Any], str | None] | None = None
-) -> tuple[str, Any, str]:
+def locate_problem(serde: Any, value: Any, path: str = "", problem: Callable[[Any], str | None] | None = None) -> tuple[str, Any, str]:
     """The deepest part of `value` with a problem: (path, part, reason). `problem` says what is
     wrong with a value (None: nothing); by default, why `serde` cannot serialize it."""
     problem = problem or _dump_problem(serde)
@@ -371,9 +366,7 @@ def locate_problem(
     return path, value, problem(value) or "unknown reason"
 
 
-def _where(
-    serde: Any, channel: str, value: Any, problem: Callable[[Any], str | None] | None = None
-) -> tuple[str, str, str]:
+def _where(serde: Any, channel: str, value: Any, problem: Callable[[Any], str | None] | None = None) -> tuple[str, str, str]:
     """Where in the value of `channel` the problem is, the offending type, and the reason."""
     path, part, reason = locate_problem(serde, value, problem=problem)
     where = f"channel {channel!r}" + (f" at {path}" if path else "")

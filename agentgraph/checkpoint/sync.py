@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,7 +28,6 @@ from agentgraph.db.migrate import revisions_of, schema_problem, upgrade_connecti
 from agentgraph.errors import StorageError
 
 __all__ = ["SQLAlchemySaver"]
-
 
 
 class SQLAlchemySaver(BaseSQLAlchemySaver):
@@ -149,9 +149,7 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
             statementwise=True,
         )
 
-    def put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
+    def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         """Save the pending writes of a task."""
         self._run(
             lambda: self._put_writes_plan(config, writes, task_id, task_path),
@@ -192,7 +190,7 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
         for tid in thread_ids:
             total.add(
                 self._run(
-                    lambda: self._prune_thread_plan(tid, retention, export),
+                    functools.partial(self._prune_thread_plan, tid, retention, export),
                     action=f"prune thread {tid}",
                     write=True,
                     snapshot=True,
@@ -226,9 +224,7 @@ class SQLAlchemySaver(BaseSQLAlchemySaver):
     ) -> RunnableConfig:
         return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
 
-    async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
+    async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:

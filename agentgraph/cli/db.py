@@ -52,9 +52,7 @@ def register(app: typer.Typer) -> None:
             help="Remove checkpoints older than DAYS days (the newest of each thread and namespace is kept).",
         ),
         thread: str | None = typer.Option(None, "--thread", help="Only this thread ID."),
-        export: Path | None = typer.Option(
-            None, "--export", help="Append every removed checkpoint to this JSONL file before deleting it."
-        ),
+        export: Path | None = typer.Option(None, "--export", help="Append every removed checkpoint to this JSONL file before deleting it."),
     ) -> None:
         """Remove old checkpoints (and the values only they used), optionally exporting them first."""
         from rich.console import Console
@@ -64,9 +62,7 @@ def register(app: typer.Typer) -> None:
 
         if (keep_last is None) == (older_than is None):
             raise typer.BadParameter("give exactly one of --keep-last N and --older-than DAYS")
-        result = prune_database(
-            get_settings().database_url, retention_for(keep_last, older_than), thread_id=thread, export=export
-        )
+        result = prune_database(get_settings().database_url, retention_for(keep_last, older_than), thread_id=thread, export=export)
         line = (
             f"removed {result.checkpoints} checkpoints, {result.writes} writes and {result.blobs} stored values "
             f"from {result.threads} threads"

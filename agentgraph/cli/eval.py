@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-
 TEST_ROWS = "test_rows"
 """Key of eval.json beside the agents' figures: how many test rows each agent was scored on."""
 
@@ -16,7 +15,9 @@ def eval_command(
     agent: str | None = typer.Argument(None, help="router, math, retrieval or writing (default: all four)."),
     as_json: bool = typer.Option(False, "--json", help="Print only the results as JSON."),
     limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N test rows of each agent."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for eval.json, eval.md and eval.png (default: adapters/, or adapters/AGENT/)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for eval.json, eval.md and eval.png (default: adapters/, or adapters/AGENT/)."
+    ),
     collect: bool = typer.Option(
         False, "--collect", help="Do not run: combine the saved per-agent results (adapters/AGENT/eval.json) into one table and chart."
     ),
@@ -27,7 +28,9 @@ def eval_command(
         "test", "--split", help="test, or val to choose between checkpoints without looking at the test split (-> finetune/runs/eval/val/)."
     ),
     base: bool = typer.Option(
-        True, "--base/--no-base", help="Also score the base model; --no-base scores the adapter alone (the base's figures do not change between checkpoints)."
+        True,
+        "--base/--no-base",
+        help="Also score the base model; --no-base scores the adapter alone (the base's figures do not change between checkpoints).",
     ),
     field_set: Path | None = typer.Option(
         None, "--field", help="Ask a field set (requests.jsonl + corpus/) end to end through the graph -> adapters/field/."
@@ -55,7 +58,16 @@ def eval_command(
         _eval_agent(settings, custom, out, limit, as_json)
         return
     if field_set is not None:
-        _eval_field(settings, field_set, out, ids=ids.split(",") if ids else None, limit=limit, concurrency=concurrency, graph=graph, as_json=as_json)
+        _eval_field(
+            settings,
+            field_set,
+            out,
+            ids=ids.split(",") if ids else None,
+            limit=limit,
+            concurrency=concurrency,
+            graph=graph,
+            as_json=as_json,
+        )
         return
     agents = [agent] if agent else list(AGENT_METRICS)
     unknown = [a for a in agents if a not in AGENT_METRICS]
@@ -109,7 +121,7 @@ def _eval_field(settings, directory: Path, out: Path | None, *, ids, limit, conc
 
     from agentgraph.finetune.field import FIELD_COLLECTION, graph_asker, load_field_set, run_field, write_report
     from agentgraph.loading import load_builder
-    from agentgraph.retrieval import corpus_index_config, ingest
+    from agentgraph.retrieval import ingest
     from agentgraph.runtime import open_checkpointer, open_store
     from agentgraph.serving.runtime import ensure_server
 
@@ -123,10 +135,16 @@ def _eval_field(settings, directory: Path, out: Path | None, *, ids, limit, conc
         if not report.ok:
             raise typer.BadParameter(f"the field set's corpus did not ingest cleanly: {report.failed}")
         compiled = load_builder(graph or settings.graph.builder)(checkpointer=saver, store=store, settings=settings)
-        with Progress(TextColumn("field set"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, disable=as_json) as progress:
+        with Progress(
+            TextColumn("field set"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, disable=as_json
+        ) as progress:
             task = progress.add_task("field set", total=None)
             results = run_field(
-                directory, graph_asker(compiled), ids=ids, limit=limit, concurrency=concurrency,
+                directory,
+                graph_asker(compiled),
+                ids=ids,
+                limit=limit,
+                concurrency=concurrency,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     table = write_report(results, items, target)

@@ -106,10 +106,7 @@ def _quiet_model_loading() -> None:
 def _print_report(out: Console, err: Console, report: IngestReport) -> None:
     from rich.markup import escape
 
-    counts = (
-        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed"
-    )
+    counts = f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
     out.print(f"collection [bold]{escape(report.collection)}[/]: {counts}")
     out.print(
         f"chunks: {report.chunks_written} written, {report.chunks_deleted} deleted; "

@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
 
 def create(
     name: str = typer.Option(..., "--name", help="A name for the key, unique (it appears in the tool audit)."),
-    role: str = typer.Option("user", "--role", help="user (its own threads), approver (also answers their approvals) or admin (every thread)."),
+    role: str = typer.Option(
+        "user", "--role", help="user (its own threads), approver (also answers their approvals) or admin (every thread)."
+    ),
     runs_per_minute: int | None = typer.Option(
         None, "--runs-per-minute", min=1, help="This key's limit of runs per minute (default: service.runs_per_minute)."
     ),
@@ -48,15 +50,17 @@ def list_keys() -> None:
         return
     rows = [("id", "name", "role", "token", "runs/min", "created", "revoked")]
     for info in infos:
-        rows.append((
-            info.key_id,
-            info.name,
-            info.role,
-            info.prefix + "...",
-            str(info.runs_per_minute) if info.runs_per_minute else "default",
-            info.created_at.isoformat(timespec="seconds"),
-            info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-",
-        ))
+        rows.append(
+            (
+                info.key_id,
+                info.name,
+                info.role,
+                info.prefix + "...",
+                str(info.runs_per_minute) if info.runs_per_minute else "default",
+                info.created_at.isoformat(timespec="seconds"),
+                info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -29,7 +28,7 @@ def _user(user: str | None) -> str:
 
 
 def list_command(
-    user: Optional[str] = USER_OPTION,
+    user: str | None = USER_OPTION,
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list of {id, text, created_at}."),
 ) -> None:
     """List a user's memories, oldest first."""
@@ -52,12 +51,13 @@ def list_command(
 
 
 def forget_command(
-    memory_id: Optional[str] = typer.Argument(None, help="The memory's id (see `agentgraph memory list`)."),
+    memory_id: str | None = typer.Argument(None, help="The memory's id (see `agentgraph memory list`)."),
     forget_all: bool = typer.Option(False, "--all", help="Forget all of the user's memories."),
-    user: Optional[str] = USER_OPTION,
+    user: str | None = USER_OPTION,
 ) -> None:
     """Forget one memory of a user, or all of them."""
-    from agentgraph.memory import forget, forget_all as forget_everything
+    from agentgraph.memory import forget
+    from agentgraph.memory import forget_all as forget_everything
     from agentgraph.runtime import open_store
 
     if (memory_id is None) == (not forget_all):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -29,10 +29,10 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    question: Optional[str] = typer.Argument(None, help="The question; omit it with --thread to resume an unfinished thread."),
-    thread: Optional[str] = typer.Option(None, "--thread", help="Thread id: continue this conversation, or resume it."),
+    question: str | None = typer.Argument(None, help="The question; omit it with --thread to resume an unfinished thread."),
+    thread: str | None = typer.Option(None, "--thread", help="Thread id: continue this conversation, or resume it."),
     json_out: bool = JSON_OPTION,
-    graph: Optional[str] = GRAPH_OPTION,
+    graph: str | None = GRAPH_OPTION,
 ) -> None:
     """Ask the agents a question, streaming each agent's steps live."""
     import uuid
@@ -57,9 +57,9 @@ def resume(
     thread_id: str = typer.Argument(..., help="The thread waiting for an approval."),
     approve: bool = typer.Option(False, "--approve", help="Run the tool call."),
     reject: bool = typer.Option(False, "--reject", help="Do not run it; the agent is told a person rejected it."),
-    edit: Optional[str] = typer.Option(None, "--edit", help="With --approve: the arguments to run it with, as a JSON object."),
+    edit: str | None = typer.Option(None, "--edit", help="With --approve: the arguments to run it with, as a JSON object."),
     json_out: bool = JSON_OPTION,
-    graph: Optional[str] = GRAPH_OPTION,
+    graph: str | None = GRAPH_OPTION,
 ) -> None:
     """Answer the approval a thread is waiting for, and continue the run."""
     from agentgraph.runrequest import Decision, resume_input
@@ -84,7 +84,7 @@ def resume(
 
 def threads(
     limit: int = typer.Option(20, "--limit", min=1, help="How many threads, newest first."),
-    graph: Optional[str] = GRAPH_OPTION,
+    graph: str | None = GRAPH_OPTION,
 ) -> None:
     """List the most recent threads."""
     from rich.console import Console
@@ -103,7 +103,7 @@ def threads(
 def history(
     thread_id: str = typer.Argument(..., help="The thread."),
     json_out: bool = JSON_OPTION,
-    graph: Optional[str] = GRAPH_OPTION,
+    graph: str | None = GRAPH_OPTION,
 ) -> None:
     """A thread's checkpoints, oldest first, with the node(s) that wrote each."""
     from dataclasses import asdict
@@ -134,7 +134,6 @@ def fork(
     """Start a new thread at one checkpoint of another; prints the new thread's id."""
     from agentgraph.runtime import open_checkpointer
     from agentgraph.settings import get_settings
-
     from agentgraph.threads import fork_thread
 
     with open_checkpointer(get_settings()) as saver:
@@ -169,9 +168,7 @@ def _execute(graph: CompiledStateGraph, payload: Any, thread_id: str, json_out: 
         from agentgraph.cli.live import LiveView
 
         with LiveView(console) as view:
-            for namespace, mode, data in graph.stream(
-                payload, config, stream_mode=["updates", "messages"], subgraphs=True
-            ):
+            for namespace, mode, data in graph.stream(payload, config, stream_mode=["updates", "messages"], subgraphs=True):
                 view.handle(namespace, mode, data)
     state = graph.get_state(config)
     summary = run_summary(thread_id, state.values, state.interrupts)

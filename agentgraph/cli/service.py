@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 
@@ -13,10 +11,14 @@ def register(app: typer.Typer) -> None:
 
 
 def service(
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes (default: service.workers); more than one needs PostgreSQL."),
-    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: service.port)."),
-    host: Optional[str] = typer.Option(None, "--host", help="Interface (default: service.host; 0.0.0.0 for all)."),
-    graph: Optional[str] = typer.Option(None, "--graph", help="Graph builder `module:function` or `file.py:function` (default: graph.builder)."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Worker processes (default: service.workers); more than one needs PostgreSQL."
+    ),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535, help="Port (default: service.port)."),
+    host: str | None = typer.Option(None, "--host", help="Interface (default: service.host; 0.0.0.0 for all)."),
+    graph: str | None = typer.Option(
+        None, "--graph", help="Graph builder `module:function` or `file.py:function` (default: graph.builder)."
+    ),
     upgrade: bool = typer.Option(True, "--upgrade/--no-upgrade", help="Migrate the database schema before the workers start."),
 ) -> None:
     """Serve the graph over HTTP: threads, runs, state and history, from N worker processes."""

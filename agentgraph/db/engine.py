@@ -61,9 +61,7 @@ def normalize_url(url: str | URL, *, asynchronous: bool = False) -> URL:
         return parsed.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite" if asynchronous else "sqlite+pysqlite")
-    raise StorageError(
-        f"unsupported database URL {redact(parsed)}: use sqlite:///PATH or postgresql://USER@HOST/DB"
-    )
+    raise StorageError(f"unsupported database URL {redact(parsed)}: use sqlite:///PATH or postgresql://USER@HOST/DB")
 
 
 def redact(url: str | URL) -> str:
@@ -124,9 +122,7 @@ def _install_sqlite_events(sync_engine: Engine, busy_timeout_ms: int, wal: bool)
             conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(
-    url: str | URL, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, pool_size: int | None = None
-) -> Engine:
+def make_engine(url: str | URL, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, pool_size: int | None = None) -> Engine:
     """A sync engine for `url` (`sqlite:///PATH` or `postgresql://...`)."""
     normalized = normalize_url(url)
     engine = create_engine(normalized, **_engine_args(normalized, busy_timeout_ms, pool_size))
@@ -135,9 +131,7 @@ def make_engine(
     return engine
 
 
-def make_async_engine(
-    url: str | URL, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, pool_size: int | None = None
-) -> AsyncEngine:
+def make_async_engine(url: str | URL, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, pool_size: int | None = None) -> AsyncEngine:
     """An async engine for `url`: `sqlite+aiosqlite` or `postgresql+psycopg` (async)."""
     normalized = normalize_url(url, asynchronous=True)
     engine = create_async_engine(normalized, **_engine_args(normalized, busy_timeout_ms, pool_size))

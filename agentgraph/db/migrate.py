@@ -45,9 +45,7 @@ def alembic_config(url: str | URL | None = None) -> Config:
     config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
     if url is not None:
         # ConfigParser interpolation treats % specially.
-        config.set_main_option(
-            "sqlalchemy.url", normalize_url(url).render_as_string(hide_password=False).replace("%", "%%")
-        )
+        config.set_main_option("sqlalchemy.url", normalize_url(url).render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 
@@ -121,10 +119,7 @@ def schema_problem(found: tuple[str, ...], url: Any) -> str | None:
             f"the database {where} is at schema revision {', '.join(unknown)}, unknown to this agentgraph "
             f"(expected {', '.join(expected)}); upgrade agentgraph, or {UPGRADE_HINT} with a matching version"
         )
-    return (
-        f"the database {where} is at schema revision {', '.join(found)} but this agentgraph needs "
-        f"{', '.join(expected)}; {UPGRADE_HINT}"
-    )
+    return f"the database {where} is at schema revision {', '.join(found)} but this agentgraph needs {', '.join(expected)}; {UPGRADE_HINT}"
 
 
 def _known_revisions() -> set[str]:

@@ -94,9 +94,7 @@ def corpus_index_config() -> dict[str, Any]:
 def check_collection(collection: str) -> str:
     """The collection name, if valid: letters, digits, '_' and '-', at most 64 characters."""
     if not _COLLECTION_NAME.match(collection or ""):
-        raise IngestError(
-            f"invalid collection name {collection!r}: use letters, digits, '_' and '-' (at most 64 characters)"
-        )
+        raise IngestError(f"invalid collection name {collection!r}: use letters, digits, '_' and '-' (at most 64 characters)")
     return collection
 
 
@@ -207,9 +205,7 @@ def file_records(items: Iterable[Item], collection: str) -> dict[str, dict[str, 
     """Source id -> file record, from the items of a collection's meta namespace."""
     ns = meta_namespace(collection)
     return {
-        item.key[len(FILE_PREFIX) :]: dict(item.value)
-        for item in items
-        if tuple(item.namespace) == ns and item.key.startswith(FILE_PREFIX)
+        item.key[len(FILE_PREFIX) :]: dict(item.value) for item in items if tuple(item.namespace) == ns and item.key.startswith(FILE_PREFIX)
     }
 
 
@@ -408,11 +404,7 @@ def _collect_orphans(store: BaseStore, namespace: tuple[str, ...], records: Mapp
     """Deletes chunks that no file record names (left by an interrupted run); returns how many."""
     live = {r["doc"] for r in records.values()}
     cutoff = datetime.now(UTC) - ORPHAN_GRACE
-    orphans = [
-        item.key
-        for item in list_items(store, namespace)
-        if doc_of_key(item.key) not in live and _aware(item.updated_at) < cutoff
-    ]
+    orphans = [item.key for item in list_items(store, namespace) if doc_of_key(item.key) not in live and _aware(item.updated_at) < cutoff]
     for start in range(0, len(orphans), PAGE_SIZE):
         store.batch([PutOp(namespace, key, None) for key in orphans[start : start + PAGE_SIZE]])
     return len(orphans)
@@ -426,4 +418,3 @@ def collection_stats(store: BaseStore, collection: str) -> dict[str, Any]:
     """The collection's manifest (version, files, chunks), or zeros when nothing was ingested."""
     item = store.get(meta_namespace(check_collection(collection)), MANIFEST_KEY)
     return dict(item.value) if item else {"version": 0, "files": 0, "chunks": 0}
-

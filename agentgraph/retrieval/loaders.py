@@ -154,8 +154,7 @@ def _utf8_text(source: str, data: bytes) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise DocumentError(
             source,
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
-            "convert it to UTF-8 and ingest again",
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); convert it to UTF-8 and ingest again",
         ) from None
     if "\x00" in text:
         raise DocumentError(source, "contains NUL bytes: a binary file, not text")

@@ -11,7 +11,6 @@ from typing import Any
 
 from langgraph.store.base import BaseStore, Item
 
-from agentgraph.retrieval.passage import Passage
 from agentgraph.retrieval.index import (
     MANIFEST_KEY,
     alist_items,
@@ -22,6 +21,7 @@ from agentgraph.retrieval.index import (
     list_items,
     meta_namespace,
 )
+from agentgraph.retrieval.passage import Passage
 
 __all__ = ["HybridSearcher", "reciprocal_rank_fusion", "STOPWORDS", "tokenize"]
 
@@ -188,9 +188,7 @@ class HybridSearcher:
     async def _adense(self, snapshot: _Snapshot, query: str, limit: int) -> list[_Hit]:
         if not self._dense_usable(snapshot, query):
             return []
-        results = await self.store.asearch(
-            corpus_namespace(self.collection), query=query, limit=self._dense_limit(limit)
-        )
+        results = await self.store.asearch(corpus_namespace(self.collection), query=query, limit=self._dense_limit(limit))
         return self._dense_hits(snapshot, results, limit)
 
     def _fused(self, lexical: list[_Hit], dense: list[_Hit], k: int) -> list[Passage]:
@@ -211,9 +209,7 @@ class HybridSearcher:
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The top `k` passages (default: `retrieval.top_k`) by fused BM25 and dense rank (score: RRF)."""
         snapshot = self._current()
-        return self._fused(
-            snapshot.lexical(query, self.candidates), self._dense(snapshot, query, self.candidates), k or self.top_k
-        )
+        return self._fused(snapshot.lexical(query, self.candidates), self._dense(snapshot, query, self.candidates), k or self.top_k)
 
     async def asearch(self, query: str, k: int | None = None) -> list[Passage]:
         """`search` for async stores and graphs."""

@@ -88,9 +88,7 @@ def _failover_model(model_name: str, server: ServerSettings, profile_name: str, 
     )
 
 
-def _openai_model(
-    url: str, model_name: str, server: ServerSettings, stop: tuple[str, ...], overrides: dict[str, Any]
-) -> ChatOpenAI:
+def _openai_model(url: str, model_name: str, server: ServerSettings, stop: tuple[str, ...], overrides: dict[str, Any]) -> ChatOpenAI:
     options: dict[str, object] = {
         "base_url": url,
         "api_key": server.api_key,
@@ -239,8 +237,7 @@ class FailoverChatModel(BaseChatModel):
         else:
             where = "; ".join(f"{f.url}: {f.detail}" for f in failures)
             error = ServingError(
-                f"no model server answered for model {self.model_name!r} ({where}); "
-                "start one with `agentgraph serve` or check server.urls"
+                f"no model server answered for model {self.model_name!r} ({where}); start one with `agentgraph serve` or check server.urls"
             )
         error.__cause__ = failures[-1].error if failures else None
         return error

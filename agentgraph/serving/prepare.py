@@ -66,11 +66,7 @@ def read_manifest(path: Path, verify: bool = False) -> PreparedModel | None:
 
 
 def _write_manifest(path: Path, profile: ModelProfile, source_sha256: str) -> PreparedModel:
-    files = {
-        p.relative_to(path).as_posix(): sha256_file(p)
-        for p in sorted(path.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
-    }
+    files = {p.relative_to(path).as_posix(): sha256_file(p) for p in sorted(path.rglob("*")) if p.is_file() and p.name != MANIFEST}
     weights = "".join(digest for name, digest in files.items() if name.endswith(".safetensors"))
     base_hash = hashlib.sha256(weights.encode()).hexdigest()[:16]
     manifest = {"profile": profile.name, "source_sha256": source_sha256, "base_model_hash": base_hash, "files": files}
@@ -107,6 +103,7 @@ def _build_from_gguf(target: Path, profile: ModelProfile) -> PreparedModel:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
+
         def step(description: str) -> None:
             progress.update(task, description=description, advance=1)
 

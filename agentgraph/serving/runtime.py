@@ -22,6 +22,7 @@ def ensure_server(settings: Settings, port: int | None = None, show_progress: bo
     if not show_progress:
         return start_server(settings, profile, model, adapters, port=port)
     with console.status("starting the vLLM server") as status:
+
         def on_wait(elapsed: float) -> None:
             status.update(f"starting the vLLM server ({elapsed:.0f} s; about 100 s on 2 CPU cores)")
 

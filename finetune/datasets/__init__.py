@@ -40,9 +40,18 @@ DEFAULT_TEST = 100
 STAMP = "built.json"
 """The file in a data folder that records what the data was built from."""
 ROW_SOURCES = (
-    "agentgraph.agent", "agentgraph.agents", "agentgraph.agents.math", "agentgraph.agents.retrieval",
-    "agentgraph.agents.writing", "agentgraph.mathexpr", "agentgraph.retrieval.loaders", "agentgraph.router",
-    "agentgraph.supervisor", "agentgraph.citations", "agentgraph.retrieval.focus", "agentgraph.retrieval.search",
+    "agentgraph.agent",
+    "agentgraph.agents",
+    "agentgraph.agents.math",
+    "agentgraph.agents.retrieval",
+    "agentgraph.agents.writing",
+    "agentgraph.mathexpr",
+    "agentgraph.retrieval.loaders",
+    "agentgraph.router",
+    "agentgraph.supervisor",
+    "agentgraph.citations",
+    "agentgraph.retrieval.focus",
+    "agentgraph.retrieval.search",
 )
 """Modules outside the builders whose code shapes the rows: system prompts, tool schemas, the calculator."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
@@ -80,7 +89,9 @@ def build_dataset(
         extra_dirs = (corpus,)
     else:
         for split in GENERATION_ORDER:
-            examples[split] = fill_split(TRAINING[agent].builder().make_example, split_rng(seed, agent, split), split, counts[split], ledger)
+            examples[split] = fill_split(
+                TRAINING[agent].builder().make_example, split_rng(seed, agent, split), split, counts[split], ledger
+            )
     files = {split: out_dir / f"{split}.jsonl" for split in SPLITS}
     for split in SPLITS:
         write_jsonl(files[split], (example.row for example in examples[split]))
@@ -106,7 +117,9 @@ def build_stamp(seed: int, n_train: int) -> dict[str, int | str]:
     code = [path for path in package.glob("*.py") if path.name != "unseen.py"]
     sources = [Path(importlib.import_module(name).__file__ or "").resolve() for name in ROW_SOURCES]
     return {
-        "seed": seed, "n_train": n_train, "builders": files_hash(code, package),
+        "seed": seed,
+        "n_train": n_train,
+        "builders": files_hash(code, package),
         "row_sources": files_hash(sources, Path(os.path.commonpath(sources))),
     }
 
@@ -172,9 +185,21 @@ def write_card(info: DatasetInfo, cards_dir: Path = CARDS_DIR, model_dir: Path |
         "held out of train and validation (every fifth phrasing of each list).",
     ]
     if info.extra_dirs:
-        lines.append("Documents: " + ", ".join(f"`{d.name}/{split}/`" for d in info.extra_dirs for split in SPLITS) + " (test questions are about test documents only).")
+        lines.append(
+            "Documents: "
+            + ", ".join(f"`{d.name}/{split}/`" for d in info.extra_dirs for split in SPLITS)
+            + " (test questions are about test documents only)."
+        )
     if model_dir is not None and (Path(model_dir) / "tokenizer.json").is_file():
-        lines += ["", "## Token lengths", "", "Encoded with the training template (Gemma 3 tokenizer); *trained* counts the tokens that carry loss.", "", "| split | mean | max | mean trained |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Token lengths",
+            "",
+            "Encoded with the training template (Gemma 3 tokenizer); *trained* counts the tokens that carry loss.",
+            "",
+            "| split | mean | max | mean trained |",
+            "|---|---|---|---|",
+        ]
         for split in SPLITS:
             stats: TokenStats = token_stats(read_jsonl(info.files[split]), Path(model_dir))
             lines.append(f"| {split} | {stats.mean:.0f} | {stats.max} | {stats.mean_trained:.0f} |")
@@ -204,9 +229,7 @@ def build_all(cards: bool = True) -> dict[str, DatasetInfo]:
     infos = {}
     for agent in AGENTS:
         data = load_config(agent, settings.finetune.configs_dir).data
-        infos[agent] = build_dataset(
-            agent, Path(settings.finetune.data_dir) / agent, seed=data.seed, n_train=data.n_train
-        )
+        infos[agent] = build_dataset(agent, Path(settings.finetune.data_dir) / agent, seed=data.seed, n_train=data.n_train)
         if cards:
             write_card(infos[agent], model_dir=model_dir(settings, GEMMA3_270M_CPU))
     return infos

@@ -214,13 +214,13 @@ def token_stats(rows: Sequence[dict[str, Any]], model_dir: Path) -> TokenStats:
 
 def swift_template(model_dir: Path):  # noqa: ANN201 - swift's Template type is heavy to import at module level
     """The `agentgraph_gemma3` training template on the tokenizer in `model_dir`, in training mode."""
-    from agentgraph.finetune import swift_plugin  # registers the templates
-    from agentgraph.serving.profile import GEMMA3_270M_CPU
     from swift.model import get_processor
     from swift.template import get_template
+
+    from agentgraph.finetune import swift_plugin  # registers the templates
+    from agentgraph.serving.profile import GEMMA3_270M_CPU
 
     processor = get_processor(str(model_dir), model_type=GEMMA3_270M_CPU.swift_model_type)
     template = get_template(processor, template_type=swift_plugin.TEMPLATE, agent_template=swift_plugin.AGENT_TEMPLATE)
     template.set_mode("train")
     return template
-

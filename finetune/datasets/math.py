@@ -38,34 +38,64 @@ _OPERATOR_WORDS = {
 }
 
 ARITH_WRAPPERS = (
-    "What is {e}?", "What's {e}?", "Compute {e}.", "Calculate {e}", "How much is {e}?", "{e} = ?",
-    "Evaluate {e}.", "Work out {e}.", "Could you calculate {e} for me?", "I need the value of {e}.",
-    "quick one: {e}", "Please compute {e}.", "What does {e} come to?", "Find {e}.", "{e}?",
-    "Tell me what {e} is.", "what is {e}", "Can you work out {e}?", "Give me the result of {e}.",
-    "Figure out {e} please.", "How much do you get for {e}?", "calc {e}", "Result of {e}?",
-    "Help me compute {e}.", "I'd like to know {e}.",
+    "What is {e}?",
+    "What's {e}?",
+    "Compute {e}.",
+    "Calculate {e}",
+    "How much is {e}?",
+    "{e} = ?",
+    "Evaluate {e}.",
+    "Work out {e}.",
+    "Could you calculate {e} for me?",
+    "I need the value of {e}.",
+    "quick one: {e}",
+    "Please compute {e}.",
+    "What does {e} come to?",
+    "Find {e}.",
+    "{e}?",
+    "Tell me what {e} is.",
+    "what is {e}",
+    "Can you work out {e}?",
+    "Give me the result of {e}.",
+    "Figure out {e} please.",
+    "How much do you get for {e}?",
+    "calc {e}",
+    "Result of {e}?",
+    "Help me compute {e}.",
+    "I'd like to know {e}.",
 )
 
 # (question, expression) per operator; {a} and {b} are the operands as written
 BINARY_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "+": (
-        ("Add {a} and {b}.", "{a}+{b}"), ("What is the sum of {a} and {b}?", "{a}+{b}"),
-        ("What do {a} and {b} add up to?", "{a}+{b}"), ("Add {b} to {a}.", "{a}+{b}"),
-        ("What is {a} increased by {b}?", "{a}+{b}"), ("Total of {a} and {b}?", "{a}+{b}"),
+        ("Add {a} and {b}.", "{a}+{b}"),
+        ("What is the sum of {a} and {b}?", "{a}+{b}"),
+        ("What do {a} and {b} add up to?", "{a}+{b}"),
+        ("Add {b} to {a}.", "{a}+{b}"),
+        ("What is {a} increased by {b}?", "{a}+{b}"),
+        ("Total of {a} and {b}?", "{a}+{b}"),
     ),
     "-": (
-        ("Subtract {b} from {a}.", "{a}-{b}"), ("What is {a} minus {b}?", "{a}-{b}"),
-        ("What is the difference between {a} and {b}?", "{a}-{b}"), ("Take {b} away from {a}.", "{a}-{b}"),
-        ("How much is {a} less {b}?", "{a}-{b}"), ("What's left if you take {b} from {a}?", "{a}-{b}"),
+        ("Subtract {b} from {a}.", "{a}-{b}"),
+        ("What is {a} minus {b}?", "{a}-{b}"),
+        ("What is the difference between {a} and {b}?", "{a}-{b}"),
+        ("Take {b} away from {a}.", "{a}-{b}"),
+        ("How much is {a} less {b}?", "{a}-{b}"),
+        ("What's left if you take {b} from {a}?", "{a}-{b}"),
     ),
     "*": (
-        ("Multiply {a} by {b}.", "{a}*{b}"), ("What is the product of {a} and {b}?", "{a}*{b}"),
-        ("What do you get when you multiply {a} by {b}?", "{a}*{b}"), ("What is {a} times {b}?", "{a}*{b}"),
-        ("{a} multiplied by {b}?", "{a}*{b}"), ("How much is {b} lots of {a}?", "{b}*{a}"),
+        ("Multiply {a} by {b}.", "{a}*{b}"),
+        ("What is the product of {a} and {b}?", "{a}*{b}"),
+        ("What do you get when you multiply {a} by {b}?", "{a}*{b}"),
+        ("What is {a} times {b}?", "{a}*{b}"),
+        ("{a} multiplied by {b}?", "{a}*{b}"),
+        ("How much is {b} lots of {a}?", "{b}*{a}"),
     ),
     "/": (
-        ("Divide {a} by {b}.", "{a}/{b}"), ("What is {a} divided by {b}?", "{a}/{b}"),
-        ("How many times does {b} go into {a}?", "{a}/{b}"), ("What is the quotient of {a} and {b}?", "{a}/{b}"),
+        ("Divide {a} by {b}.", "{a}/{b}"),
+        ("What is {a} divided by {b}?", "{a}/{b}"),
+        ("How many times does {b} go into {a}?", "{a}/{b}"),
+        ("What is the quotient of {a} and {b}?", "{a}/{b}"),
         ("Split {a} into {b} equal parts. How big is each part?", "{a}/{b}"),
         ("If {a} is shared equally by {b}, how much is each share?", "{a}/{b}"),
     ),
@@ -92,30 +122,55 @@ MULTI_SHAPES: tuple[tuple[str, Callable[[Fraction, Fraction, Fraction], Fraction
 )
 
 POWER_WORDS = (
-    ("What is {a} squared?", "{a}**2"), ("What is {a} cubed?", "{a}**3"), ("What is {a} to the power of {n}?", "{a}**{n}"),
-    ("What is {a}^{n}?", "{a}**{n}"), ("Raise {a} to the {n}th power.", "{a}**{n}"), ("Compute {a}**{n}.", "{a}**{n}"),
+    ("What is {a} squared?", "{a}**2"),
+    ("What is {a} cubed?", "{a}**3"),
+    ("What is {a} to the power of {n}?", "{a}**{n}"),
+    ("What is {a}^{n}?", "{a}**{n}"),
+    ("Raise {a} to the {n}th power.", "{a}**{n}"),
+    ("Compute {a}**{n}.", "{a}**{n}"),
 )
 ROOT_WORDS = (
-    "What is the square root of {s}?", "What is √{s}?", "Find the square root of {s}.", "sqrt of {s}?",
+    "What is the square root of {s}?",
+    "What is √{s}?",
+    "Find the square root of {s}.",
+    "sqrt of {s}?",
     "Take the square root of {s}.",
 )
 
 PERCENT_OF = (
-    "What is {p}% of {x}?", "What's {p} percent of {x}?", "Find {p}% of {x}.", "Calculate {p}% of {x}.",
-    "How much is {p}% of {x}?", "{p}% of {x}?", "What is {p} per cent of {x}?", "Take {p}% of {x}.",
-    "Work out {p}% of {x}.", "what's {p}% of {x}",
+    "What is {p}% of {x}?",
+    "What's {p} percent of {x}?",
+    "Find {p}% of {x}.",
+    "Calculate {p}% of {x}.",
+    "How much is {p}% of {x}?",
+    "{p}% of {x}?",
+    "What is {p} per cent of {x}?",
+    "Take {p}% of {x}.",
+    "Work out {p}% of {x}.",
+    "what's {p}% of {x}",
 )
 PERCENT_UP = (
-    "Increase {x} by {p}%.", "What is {x} increased by {p}%?", "Add {p}% to {x}.", "{x} plus {p}%?",
-    "If {x} grows by {p}%, what is the new value?", "Raise {x} by {p} percent.",
+    "Increase {x} by {p}%.",
+    "What is {x} increased by {p}%?",
+    "Add {p}% to {x}.",
+    "{x} plus {p}%?",
+    "If {x} grows by {p}%, what is the new value?",
+    "Raise {x} by {p} percent.",
 )
 PERCENT_DOWN = (
-    "Decrease {x} by {p}%.", "What is {x} reduced by {p}%?", "Take {p}% off {x}.", "{x} minus {p}%?",
-    "If {x} drops by {p}%, what is left?", "Lower {x} by {p} percent.",
+    "Decrease {x} by {p}%.",
+    "What is {x} reduced by {p}%?",
+    "Take {p}% off {x}.",
+    "{x} minus {p}%?",
+    "If {x} drops by {p}%, what is left?",
+    "Lower {x} by {p} percent.",
 )
 PERCENT_RATIO = (
-    "What percent of {y} is {x}?", "{x} is what percentage of {y}?", "What percentage is {x} out of {y}?",
-    "Express {x} as a percentage of {y}.", "What share of {y} is {x}, in percent?",
+    "What percent of {y} is {x}?",
+    "{x} is what percentage of {y}?",
+    "What percentage is {x} out of {y}?",
+    "Express {x} as a percentage of {y}.",
+    "What share of {y} is {x}, in percent?",
 )
 PERCENT_MONEY = (
     ("A ${x} jacket is {p}% off. What's the sale price?", "{x}*(1-{p}%)", -1),
@@ -128,9 +183,16 @@ PERCENT_MONEY = (
 )
 
 LINEAR = (
-    "Solve {eq}.", "Solve {eq} for {v}.", "Find {v} if {eq}.", "What is {v} when {eq}?",
-    "What value of {v} makes {eq} true?", "Solve for {v}: {eq}", "{eq}, what is {v}?", "If {eq}, find {v}.",
-    "Determine {v} given {eq}.", "{eq}. {v} = ?",
+    "Solve {eq}.",
+    "Solve {eq} for {v}.",
+    "Find {v} if {eq}.",
+    "What is {v} when {eq}?",
+    "What value of {v} makes {eq} true?",
+    "Solve for {v}: {eq}",
+    "{eq}, what is {v}?",
+    "If {eq}, find {v}.",
+    "Determine {v} given {eq}.",
+    "{eq}. {v} = ?",
 )
 LINEAR_WORDS = (
     ("If {b} more than {a} times a number is {c}, what is the number?", "{a}*x+{b}={c}"),
@@ -139,12 +201,18 @@ LINEAR_WORDS = (
     ("A number multiplied by {a}, plus {b}, gives {c}. Find the number.", "{a}*x+{b}={c}"),
 )
 QUADRATIC = (
-    "Solve {eq}.", "Find the roots of {eq}.", "What are the solutions of {eq}?", "For which x is {eq}?",
+    "Solve {eq}.",
+    "Find the roots of {eq}.",
+    "What are the solutions of {eq}?",
+    "For which x is {eq}?",
     "Solve the quadratic {eq}.",
 )
 SYSTEM = (
-    "Solve the system {e1} and {e2}.", "Find x and y if {e1} and {e2}.", "Solve: {e1}; {e2}",
-    "Given {e1} and {e2}, what are x and y?", "{e1}, {e2}. Solve for x and y.",
+    "Solve the system {e1} and {e2}.",
+    "Find x and y if {e1} and {e2}.",
+    "Solve: {e1}; {e2}",
+    "Given {e1} and {e2}, what are x and y?",
+    "{e1}, {e2}. Solve for x and y.",
 )
 SYSTEM_WORDS = (
     ("Two numbers add up to {s} and differ by {d}. What are they?", "x+y={s}; x-y={d}"),
@@ -212,7 +280,14 @@ def _power(rng: random.Random, split: str) -> MathItem:
         root = rng.randint(2, 400)
         square = root * root
         template, held = pick(rng, ROOT_WORDS, split)
-        return MathItem(template.format(s=written(rng, Num(Fraction(square), str(square)))), "calculator", f"sqrt({square})", Fraction(root), "power", held)
+        return MathItem(
+            template.format(s=written(rng, Num(Fraction(square), str(square)))),
+            "calculator",
+            f"sqrt({square})",
+            Fraction(root),
+            "power",
+            held,
+        )
     (question, shape), held = pick(rng, POWER_WORDS, split)
     a = rng.randint(2, 30)
     n = 2 if "squared" in question else 3 if "cubed" in question else rng.randint(2, 6 if a < 10 else 3)
@@ -263,30 +338,52 @@ def _word_problem(rng: random.Random, split: str) -> MathItem:
         (f"{name} buys {n} {item} at ${price.text} each. What is the total?", f"{n}*{price.text}", n * price.value),
     ]
     extra = money(rng, 1, 20)
-    problems.append((
-        f"{name} buys {n} {item} at ${price.text} each and a bag for ${extra.text}. How much is that in total?",
-        f"{n}*{price.text}+{extra.text}", n * price.value + extra.value,
-    ))
+    problems.append(
+        (
+            f"{name} buys {n} {item} at ${price.text} each and a bag for ${extra.text}. How much is that in total?",
+            f"{n}*{price.text}+{extra.text}",
+            n * price.value + extra.value,
+        )
+    )
     pack = money(rng, 5, 300)
     problems.append((f"A pack of {n} {item} costs ${pack.text}. What does one cost?", f"{pack.text}/{n}", pack.value / n))
     note = next(v for v in (20, 50, 100, 500, 1000, 5000) if v > n * price.value)
-    problems.append((
-        f"{name} pays for {n} {item} at ${price.text} each with a ${note} note. How much change is due?",
-        f"{note}-{n}*{price.text}", note - n * price.value,
-    ))
+    problems.append(
+        (
+            f"{name} pays for {n} {item} at ${price.text} each with a ${note} note. How much change is due?",
+            f"{note}-{n}*{price.text}",
+            note - n * price.value,
+        )
+    )
     speed, hours = rng.randint(12, 320), decimal(rng, 1, 12, 1)
     problems += [
         (f"A train travels at {speed} km/h for {hours.text} hours. How far does it go?", f"{speed}*{hours.text}", speed * hours.value),
-        (f"A car covers {speed * 3} km in {hours.text} hours. What is its average speed in km/h?", f"{speed * 3}/{hours.text}", speed * 3 / hours.value),
+        (
+            f"A car covers {speed * 3} km in {hours.text} hours. What is its average speed in km/h?",
+            f"{speed * 3}/{hours.text}",
+            speed * 3 / hours.value,
+        ),
         (f"How long does it take to drive {speed * n} km at {speed} km/h?", f"{speed * n}/{speed}", Fraction(n)),
         (f"A cyclist rides {n} miles in {speed} minutes. What is the speed in miles per hour?", f"{n}/{speed}*60", Fraction(n, speed) * 60),
     ]
     bill, people = money(rng, 20, 2000), rng.randint(2, 12)
     width, length = decimal(rng, 2, 40, 1), decimal(rng, 2, 60, 1)
     problems += [
-        (f"Split a ${written(rng, bill)} bill among {people} people. How much does each pay?", f"{bill.text}/{people}", bill.value / people),
-        (f"A room is {width.text} m by {length.text} m. What is its area in square metres?", f"{width.text}*{length.text}", width.value * length.value),
-        (f"What is the perimeter of a {width.text} m by {length.text} m garden?", f"2*({width.text}+{length.text})", 2 * (width.value + length.value)),
+        (
+            f"Split a ${written(rng, bill)} bill among {people} people. How much does each pay?",
+            f"{bill.text}/{people}",
+            bill.value / people,
+        ),
+        (
+            f"A room is {width.text} m by {length.text} m. What is its area in square metres?",
+            f"{width.text}*{length.text}",
+            width.value * length.value,
+        ),
+        (
+            f"What is the perimeter of a {width.text} m by {length.text} m garden?",
+            f"2*({width.text}+{length.text})",
+            2 * (width.value + length.value),
+        ),
     ]
     monthly, months, rate = rng.randint(20, 2500), rng.randint(2, 48), rng.choice((2, 3, 4, 5, 6, 8))
     principal, years = rng.randint(500, 250_000), rng.randint(2, 15)
@@ -294,7 +391,8 @@ def _word_problem(rng: random.Random, split: str) -> MathItem:
         (f"{name} saves ${monthly} a month for {months} months. How much is saved?", f"{monthly}*{months}", Fraction(monthly * months)),
         (
             f"What is the simple interest on ${as_written(rng, principal)} at {rate}% a year for {years} years?",
-            f"{principal}*{rate}%*{years}", Fraction(principal * rate * years, 100),
+            f"{principal}*{rate}%*{years}",
+            Fraction(principal * rate * years, 100),
         ),
     ]
     big, days = rng.randint(2, 9999), rng.randint(2, 400)
@@ -310,9 +408,21 @@ def _word_problem(rng: random.Random, split: str) -> MathItem:
     litres, distance = decimal(rng, 3, 15, 1), rng.randint(20, 2000)
     born, year = rng.randint(1900, 2015), rng.randint(2016, 2040)
     problems += [
-        (f"The scores were {listed}. What is the average?", f"({'+'.join(map(str, scores))})/{len(scores)}", Fraction(sum(scores), len(scores))),
-        (f"A box holds {box} eggs. How many boxes are needed for {as_written(rng, eggs)} eggs?", f"ceil({eggs}/{box})", Fraction(-(-eggs // box))),
-        (f"A car uses {litres.text} litres per 100 km. How much fuel does it need for {distance} km?", f"{litres.text}*{distance}/100", litres.value * distance / 100),
+        (
+            f"The scores were {listed}. What is the average?",
+            f"({'+'.join(map(str, scores))})/{len(scores)}",
+            Fraction(sum(scores), len(scores)),
+        ),
+        (
+            f"A box holds {box} eggs. How many boxes are needed for {as_written(rng, eggs)} eggs?",
+            f"ceil({eggs}/{box})",
+            Fraction(-(-eggs // box)),
+        ),
+        (
+            f"A car uses {litres.text} litres per 100 km. How much fuel does it need for {distance} km?",
+            f"{litres.text}*{distance}/100",
+            litres.value * distance / 100,
+        ),
         (f"{name} was born in {born}. How old does {name} turn in {year}?", f"{year}-{born}", Fraction(year - born)),
     ]
     (question, expression, expected), held = pick(rng, problems, split)
@@ -398,9 +508,45 @@ class _EverydayNumbers:
         rows, seats, taken = rng.randint(5, 40), rng.randint(2, 8), rng.randint(1, 30)
         length, width, depth = rng.randint(2, 50), rng.randint(2, 25), decimal(rng, 1, 4, 1)
         return cls(
-            name, item, a, b, n, m, wage, hours, d1, d2, t1, t2, celsius, side, base, height, old, new, boys, girls,
-            per_day, days, fee, monthly, mps, grams, servings, wanted, x, y, had, gave, got, rows, seats, taken, length,
-            width, depth,
+            name,
+            item,
+            a,
+            b,
+            n,
+            m,
+            wage,
+            hours,
+            d1,
+            d2,
+            t1,
+            t2,
+            celsius,
+            side,
+            base,
+            height,
+            old,
+            new,
+            boys,
+            girls,
+            per_day,
+            days,
+            fee,
+            monthly,
+            mps,
+            grams,
+            servings,
+            wanted,
+            x,
+            y,
+            had,
+            gave,
+            got,
+            rows,
+            seats,
+            taken,
+            length,
+            width,
+            depth,
         )
 
 
@@ -417,7 +563,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"{v.name} had ${v.a.text} and paid ${v.b.text} for lunch. What remains?",
                 f"After spending ${v.b.text} out of ${v.a.text}, how much money does {v.name} still have?",
             ),
-            f"{v.a.text}-{v.b.text}", v.a.value - v.b.value,
+            f"{v.a.text}-{v.b.text}",
+            v.a.value - v.b.value,
         ),
         (
             (
@@ -425,7 +572,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"At ${v.wage.text} per hour, how much does {v.name} make in {v.hours} hours?",
                 f"What are {v.hours} hours of work worth at ${v.wage.text} an hour?",
             ),
-            f"{v.wage.text}*{v.hours}", v.wage.value * v.hours,
+            f"{v.wage.text}*{v.hours}",
+            v.wage.value * v.hours,
         ),
         (
             (
@@ -433,7 +581,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"{v.name} cycles {v.d1} km in {v.t1.text} h, rests, then rides {v.d2} km in {v.t2.text} h. Average speed over both legs?",
                 f"Two legs of a trip: {v.d1} km taking {v.t1.text} hours and {v.d2} km taking {v.t2.text} hours. What is the overall speed in km/h?",
             ),
-            f"({v.d1}+{v.d2})/({v.t1.text}+{v.t2.text})", (v.d1 + v.d2) / (v.t1.value + v.t2.value),
+            f"({v.d1}+{v.d2})/({v.t1.text}+{v.t2.text})",
+            (v.d1 + v.d2) / (v.t1.value + v.t2.value),
         ),
         (
             (
@@ -441,7 +590,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"Convert {v.celsius} degrees Celsius to Fahrenheit.",
                 f"How many °F is {v.celsius} °C?",
             ),
-            f"{v.celsius}*9/5+32", Fraction(v.celsius) * 9 / 5 + 32,
+            f"{v.celsius}*9/5+32",
+            Fraction(v.celsius) * 9 / 5 + 32,
         ),
         (
             (
@@ -449,7 +599,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"What is the volume of a cube with {v.side} cm edges?",
                 f"How many cubic centimetres does a {v.side} cm cube hold?",
             ),
-            f"{v.side}**3", Fraction(v.side**3),
+            f"{v.side}**3",
+            Fraction(v.side**3),
         ),
         (
             (
@@ -457,7 +608,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"Find the area of a triangle with base {v.base} m and height {v.height} m.",
                 f"What is the area of a triangular sail {v.base} ft wide at the base and {v.height} ft tall?",
             ),
-            f"{v.base}*{v.height}/2", Fraction(v.base * v.height, 2),
+            f"{v.base}*{v.height}/2",
+            Fraction(v.base * v.height, 2),
         ),
         (
             (
@@ -465,7 +617,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"A value moved from {v.old} to {v.new}. By what percent did it change?",
                 f"Sales were {v.old} last month and {v.new} this month. What is the percent change?",
             ),
-            f"({v.new}-{v.old})/{v.old}*100", Fraction(v.new - v.old, v.old) * 100,
+            f"({v.new}-{v.old})/{v.old}*100",
+            Fraction(v.new - v.old, v.old) * 100,
         ),
         (
             (
@@ -473,7 +626,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"There are {v.boys} cats and {v.girls} dogs at a shelter. What percent of the animals are dogs?",
                 f"A team has {v.boys} juniors and {v.girls} seniors. What share of the team are seniors, in percent?",
             ),
-            f"{v.girls}/({v.boys}+{v.girls})*100", Fraction(v.girls, v.boys + v.girls) * 100,
+            f"{v.girls}/({v.boys}+{v.girls})*100",
+            Fraction(v.girls, v.boys + v.girls) * 100,
         ),
         (
             (
@@ -481,7 +635,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"{v.name} runs {v.per_day} km a week for {v.days} weeks. What is the total distance?",
                 f"A machine makes {v.per_day} parts an hour. How many parts does it make in {v.days} hours?",
             ),
-            f"{v.per_day}*{v.days}", Fraction(v.per_day * v.days),
+            f"{v.per_day}*{v.days}",
+            Fraction(v.per_day * v.days),
         ),
         (
             (
@@ -489,7 +644,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"A phone plan is ${v.monthly} per month plus a one-off ${v.fee} fee. Total for {v.n} months?",
                 f"Renting a locker costs ${v.fee} up front and ${v.monthly} each month. How much for {v.n} months?",
             ),
-            f"{v.fee}+{v.monthly}*{v.n}", Fraction(v.fee + v.monthly * v.n),
+            f"{v.fee}+{v.monthly}*{v.n}",
+            Fraction(v.fee + v.monthly * v.n),
         ),
         (
             (
@@ -497,7 +653,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"Convert a speed of {v.mps} metres per second to kilometres per hour.",
                 f"A drone flies at {v.mps} m/s. How fast is that in km/h?",
             ),
-            f"{v.mps}*3.6", v.mps * Fraction("3.6"),
+            f"{v.mps}*3.6",
+            v.mps * Fraction("3.6"),
         ),
         (
             (
@@ -505,7 +662,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"{v.grams} g of rice feeds {v.servings} people. How many grams feed {v.wanted} people?",
                 f"For {v.servings} portions you need {v.grams} ml of milk. How much milk for {v.wanted} portions?",
             ),
-            f"{v.grams}/{v.servings}*{v.wanted}", Fraction(v.grams, v.servings) * v.wanted,
+            f"{v.grams}/{v.servings}*{v.wanted}",
+            Fraction(v.grams, v.servings) * v.wanted,
         ),
         (
             (
@@ -513,7 +671,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"What do {v.n} items at ${v.x.text} and {v.m} items at ${v.y.text} cost altogether?",
                 f"An order has {v.n} {v.item} priced ${v.x.text} each plus {v.m} priced ${v.y.text} each. How much is it?",
             ),
-            f"{v.n}*{v.x.text}+{v.m}*{v.y.text}", v.n * v.x.value + v.m * v.y.value,
+            f"{v.n}*{v.x.text}+{v.m}*{v.y.text}",
+            v.n * v.x.value + v.m * v.y.value,
         ),
         (
             (
@@ -521,7 +680,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"A shop had {v.had} {v.item}, sold {v.gave} and received {v.got}. How many are in stock?",
                 f"There were {v.had} people on a train; {v.gave} got off and {v.got} got on. How many are on board?",
             ),
-            f"{v.had}-{v.gave}+{v.got}", Fraction(v.had - v.gave + v.got),
+            f"{v.had}-{v.gave}+{v.got}",
+            Fraction(v.had - v.gave + v.got),
         ),
         (
             (
@@ -529,7 +689,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"A hall has {v.rows} rows with {v.seats} chairs each; {v.taken} chairs are occupied. How many are empty?",
                 f"{v.rows} shelves hold {v.seats} boxes each, and {v.taken} boxes were removed. How many remain?",
             ),
-            f"{v.rows}*{v.seats}-{v.taken}", Fraction(v.rows * v.seats - v.taken),
+            f"{v.rows}*{v.seats}-{v.taken}",
+            Fraction(v.rows * v.seats - v.taken),
         ),
         (
             (
@@ -537,7 +698,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"How much water fills a tank {v.length} m by {v.width} m by {v.depth.text} m?",
                 f"What is the volume of a box measuring {v.length} by {v.width} by {v.depth.text} metres?",
             ),
-            f"{v.length}*{v.width}*{v.depth.text}", v.length * v.width * v.depth.value,
+            f"{v.length}*{v.width}*{v.depth.text}",
+            v.length * v.width * v.depth.value,
         ),
         (
             (
@@ -545,7 +707,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"What is the average of {v.d1} and {v.d2}?",
                 f"Find the midpoint between {v.d1} and {v.d2}.",
             ),
-            f"({v.d1}+{v.d2})/2", Fraction(v.d1 + v.d2, 2),
+            f"({v.d1}+{v.d2})/2",
+            Fraction(v.d1 + v.d2, 2),
         ),
         (
             (
@@ -553,7 +716,8 @@ def _everyday_shapes(v: _EverydayNumbers) -> list[EverydayShape]:
                 f"After a ${v.b.text} fee, ${v.a.text} is shared by {v.n} people. What does each get?",
                 f"Take ${v.b.text} from ${v.a.text} and divide the rest by {v.n}. How much is each share?",
             ),
-            f"({v.a.text}-{v.b.text})/{v.n}", (v.a.value - v.b.value) / v.n,
+            f"({v.a.text}-{v.b.text})/{v.n}",
+            (v.a.value - v.b.value) / v.n,
         ),
     ]
 
@@ -619,8 +783,16 @@ def _system(rng: random.Random, split: str) -> MathItem:
 
 
 GENERATORS: tuple[tuple[Callable[[random.Random, str], MathItem], float], ...] = (
-    (_arith_binary, 0.14), (_arith_multi, 0.09), (_power, 0.03), (_percent, 0.12), (_word_problem, 0.12),
-    (_everyday_problem, 0.11), (everyday_item, 0.27), (_linear, 0.07), (_quadratic, 0.02), (_system, 0.03),
+    (_arith_binary, 0.14),
+    (_arith_multi, 0.09),
+    (_power, 0.03),
+    (_percent, 0.12),
+    (_word_problem, 0.12),
+    (_everyday_problem, 0.11),
+    (everyday_item, 0.27),
+    (_linear, 0.07),
+    (_quadratic, 0.02),
+    (_system, 0.03),
 )
 
 

@@ -20,12 +20,41 @@ from agentgraph.finetune.datasets.vocab import FIRST_NAMES, as_written
 KIND = "everyday"
 
 _ONES = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 )
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_ORDINALS = {2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh", 8: "eighth", 9: "ninth",
-             10: "tenth", 11: "eleventh", 12: "twelfth"}
+_ORDINALS = {
+    2: "second",
+    3: "third",
+    4: "fourth",
+    5: "fifth",
+    6: "sixth",
+    7: "seventh",
+    8: "eighth",
+    9: "ninth",
+    10: "tenth",
+    11: "eleventh",
+    12: "twelfth",
+}
 
 
 def in_words(value: int) -> str:
@@ -47,19 +76,40 @@ def _spoken(rng: random.Random, value: int) -> str:
 
 
 SPOKEN_OPERATIONS: tuple[tuple[str, str], ...] = (
-    ("{a} plus {b}", "{a}+{b}"), ("{a} minus {b}", "{a}-{b}"), ("{a} times {b}", "{a}*{b}"),
-    ("{a} multiplied by {b}", "{a}*{b}"), ("{a} divided by {b}", "{a}/{b}"), ("{a} over {b}", "{a}/{b}"),
-    ("{a} added to {b}", "{b}+{a}"), ("{b} taken away from {a}", "{a}-{b}"), ("{a} lots of {b}", "{a}*{b}"),
-    ("{a} split into {b} equal parts", "{a}/{b}"), ("the product of {a} and {b}", "{a}*{b}"),
+    ("{a} plus {b}", "{a}+{b}"),
+    ("{a} minus {b}", "{a}-{b}"),
+    ("{a} times {b}", "{a}*{b}"),
+    ("{a} multiplied by {b}", "{a}*{b}"),
+    ("{a} divided by {b}", "{a}/{b}"),
+    ("{a} over {b}", "{a}/{b}"),
+    ("{a} added to {b}", "{b}+{a}"),
+    ("{b} taken away from {a}", "{a}-{b}"),
+    ("{a} lots of {b}", "{a}*{b}"),
+    ("{a} split into {b} equal parts", "{a}/{b}"),
+    ("the product of {a} and {b}", "{a}*{b}"),
     ("{a} shared between {b}", "{a}/{b}"),
 )
 SPOKEN_WRAPPERS = (
-    "What's {e}?", "{e} is what?", "Tell me {e}.", "{e} equals?", "How much is {e}?", "Answer this: {e}.",
-    "Quick: {e}.", "Can you do {e} for me?", "what is {e}", "I need {e}.", "{e}, please.", "Work out {e}.",
+    "What's {e}?",
+    "{e} is what?",
+    "Tell me {e}.",
+    "{e} equals?",
+    "How much is {e}?",
+    "Answer this: {e}.",
+    "Quick: {e}.",
+    "Can you do {e} for me?",
+    "what is {e}",
+    "I need {e}.",
+    "{e}, please.",
+    "Work out {e}.",
 )
 POWER_PHRASES = (
-    "{a} to the {nth}", "{a} to the {nth} power", "{a} to the power of {n}", "{a} raised to the {nth}",
-    "{a} raised to {n}", "the {nth} power of {a}",
+    "{a} to the {nth}",
+    "{a} to the {nth} power",
+    "{a} to the power of {n}",
+    "{a} raised to the {nth}",
+    "{a} raised to {n}",
+    "the {nth} power of {a}",
 )
 
 
@@ -84,19 +134,40 @@ def _spoken_arithmetic(rng: random.Random, split: str) -> MathItem:
     return MathItem(template.format(e=words), "calculator", shape.format(a=a, b=b), value, KIND, held or held_wrapper)
 
 
-GROUPS = (("{n} dozen {thing}", 12), ("{n} pairs of {thing}", 2), ("{n} dozen {thing}", 12), ("{n} six-packs of {thing}", 6),
-          ("{n} boxes of a dozen {thing}", 12), ("{n} cartons of ten {thing}", 10))
+GROUPS = (
+    ("{n} dozen {thing}", 12),
+    ("{n} pairs of {thing}", 2),
+    ("{n} dozen {thing}", 12),
+    ("{n} six-packs of {thing}", 6),
+    ("{n} boxes of a dozen {thing}", 12),
+    ("{n} cartons of ten {thing}", 10),
+)
 GROUP_THINGS = ("eggs", "roses", "socks", "cans", "donuts", "bottles", "gloves", "cookies", "bagels", "oranges")
 GROUP_QUESTIONS = (
-    "{amount} means how many {thing}?", "{amount}: how many {thing} is that?", "{name} buys {amount}. How many {thing} is that?",
-    "How many {thing} is {amount}?", "I have {amount}. How many single {thing} do I have?", "Count the {thing} in {amount}.",
+    "{amount} means how many {thing}?",
+    "{amount}: how many {thing} is that?",
+    "{name} buys {amount}. How many {thing} is that?",
+    "How many {thing} is {amount}?",
+    "I have {amount}. How many single {thing} do I have?",
+    "Count the {thing} in {amount}.",
 )
-CONTAINERS = (("boxes", "box", "apples"), ("crates", "crate", "bottles"), ("bags", "bag", "marbles"), ("shelves", "shelf", "books"),
-              ("trays", "tray", "cupcakes"), ("rows", "row", "seats"), ("buses", "bus", "passengers"), ("packs", "pack", "cards"))
+CONTAINERS = (
+    ("boxes", "box", "apples"),
+    ("crates", "crate", "bottles"),
+    ("bags", "bag", "marbles"),
+    ("shelves", "shelf", "books"),
+    ("trays", "tray", "cupcakes"),
+    ("rows", "row", "seats"),
+    ("buses", "bus", "passengers"),
+    ("packs", "pack", "cards"),
+)
 CONTAINER_QUESTIONS = (
-    "How many {thing} fill {n} {box} of {m}?", "There are {n} {box} of {m} {thing}. How many {thing} in all?",
-    "Each of {n} {box} holds {m} {thing}. What is the total?", "{m} {thing} in every one of {n} {box}. How many altogether?",
-    "If {n} {box} each contain {m} {thing}, how many {thing} are there?", "{n} {box}, {m} {thing} per {one}. Total {thing}?",
+    "How many {thing} fill {n} {box} of {m}?",
+    "There are {n} {box} of {m} {thing}. How many {thing} in all?",
+    "Each of {n} {box} holds {m} {thing}. What is the total?",
+    "{m} {thing} in every one of {n} {box}. How many altogether?",
+    "If {n} {box} each contain {m} {thing}, how many {thing} are there?",
+    "{n} {box}, {m} {thing} per {one}. Total {thing}?",
 )
 
 
@@ -116,25 +187,50 @@ def _groups(rng: random.Random, split: str) -> MathItem:
 
 # (unit, unit in the singular, how many of `to` make one `from` as an expression, to)
 CONVERSIONS: tuple[tuple[str, str, str, str], ...] = (
-    ("hours", "an hour", "60", "minutes"), ("hours", "an hour", "60*60", "seconds"), ("minutes", "a minute", "60", "seconds"),
-    ("days", "a day", "24", "hours"), ("days", "a day", "24*60", "minutes"), ("days", "a day", "24*60*60", "seconds"),
-    ("weeks", "a week", "7", "days"), ("weeks", "a week", "7*24", "hours"), ("weeks", "a week", "7*24*60", "minutes"),
-    ("years", "a year", "12", "months"), ("years", "a year", "52", "weeks"), ("years", "a year", "365", "days"),
-    ("kilometres", "a kilometre", "1000", "metres"), ("metres", "a metre", "100", "centimetres"),
-    ("metres", "a metre", "1000", "millimetres"), ("kilograms", "a kilogram", "1000", "grams"),
-    ("litres", "a litre", "1000", "millilitres"), ("feet", "a foot", "12", "inches"), ("yards", "a yard", "3", "feet"),
-    ("pounds", "a pound", "16", "ounces"), ("tonnes", "a tonne", "1000", "kilograms"), ("gallons", "a gallon", "4", "quarts"),
-    ("decades", "a decade", "10", "years"), ("centuries", "a century", "100", "years"),
+    ("hours", "an hour", "60", "minutes"),
+    ("hours", "an hour", "60*60", "seconds"),
+    ("minutes", "a minute", "60", "seconds"),
+    ("days", "a day", "24", "hours"),
+    ("days", "a day", "24*60", "minutes"),
+    ("days", "a day", "24*60*60", "seconds"),
+    ("weeks", "a week", "7", "days"),
+    ("weeks", "a week", "7*24", "hours"),
+    ("weeks", "a week", "7*24*60", "minutes"),
+    ("years", "a year", "12", "months"),
+    ("years", "a year", "52", "weeks"),
+    ("years", "a year", "365", "days"),
+    ("kilometres", "a kilometre", "1000", "metres"),
+    ("metres", "a metre", "100", "centimetres"),
+    ("metres", "a metre", "1000", "millimetres"),
+    ("kilograms", "a kilogram", "1000", "grams"),
+    ("litres", "a litre", "1000", "millilitres"),
+    ("feet", "a foot", "12", "inches"),
+    ("yards", "a yard", "3", "feet"),
+    ("pounds", "a pound", "16", "ounces"),
+    ("tonnes", "a tonne", "1000", "kilograms"),
+    ("gallons", "a gallon", "4", "quarts"),
+    ("decades", "a decade", "10", "years"),
+    ("centuries", "a century", "100", "years"),
 )
 CONVERT_DOWN = (
-    "Turn {n} {big} into {small}.", "In {n} {big}, how many {small} are there?", "{n} {big} is how many {small}?",
-    "{n} {big} in {small}?", "What is {n} {big} in {small}?", "How many {small} in {n} {big}?",
-    "Change {n} {big} to {small}.", "Express {n} {big} in {small}.", "{n} {big} equals how many {small}?",
+    "Turn {n} {big} into {small}.",
+    "In {n} {big}, how many {small} are there?",
+    "{n} {big} is how many {small}?",
+    "{n} {big} in {small}?",
+    "What is {n} {big} in {small}?",
+    "How many {small} in {n} {big}?",
+    "Change {n} {big} to {small}.",
+    "Express {n} {big} in {small}.",
+    "{n} {big} equals how many {small}?",
     "How many {small} does {n} {big} make?",
 )
 CONVERT_UP = (
-    "Turn {n} {small} into {big}.", "How many {big} is {n} {small}?", "{n} {small} in {big}?",
-    "What is {n} {small} in {big}?", "Express {n} {small} in {big}.", "{n} {small} makes how many {big}?",
+    "Turn {n} {small} into {big}.",
+    "How many {big} is {n} {small}?",
+    "{n} {small} in {big}?",
+    "What is {n} {small} in {big}?",
+    "Express {n} {small} in {big}.",
+    "{n} {small} makes how many {big}?",
 )
 
 
@@ -163,26 +259,40 @@ def eval_product(factor: str) -> int:
 
 # (who, rate, what it counts, time unit)
 RATES = (
-    ("a train", "mph", "miles", "hours"), ("a car", "km/h", "km", "hours"), ("a cyclist", "miles an hour", "miles", "hours"),
-    ("a ship", "kilometres per hour", "kilometres", "hours"), ("a drone", "metres per second", "metres", "seconds"),
-    ("a printer", "pages a minute", "pages", "minutes"), ("a pump", "litres per hour", "litres", "hours"),
-    ("a typist", "words a minute", "words", "minutes"), ("a runner", "km/h", "km", "hours"),
+    ("a train", "mph", "miles", "hours"),
+    ("a car", "km/h", "km", "hours"),
+    ("a cyclist", "miles an hour", "miles", "hours"),
+    ("a ship", "kilometres per hour", "kilometres", "hours"),
+    ("a drone", "metres per second", "metres", "seconds"),
+    ("a printer", "pages a minute", "pages", "minutes"),
+    ("a pump", "litres per hour", "litres", "hours"),
+    ("a typist", "words a minute", "words", "minutes"),
+    ("a runner", "km/h", "km", "hours"),
 )
 RATE_TOTAL = (
-    "{Who} does {s} {rate} for {t} {time}. How many {dist} is that?", "{Who} goes at {s} {rate} for {t} {time}. What total?",
-    "At a steady {s} {rate}, how many {dist} in {t} {time}?", "{Who} keeps up {s} {rate} for {t} {time}. How many {dist}?",
-    "{s} {rate} for {t} {time}: how many {dist}?", "How many {dist} does {who} do in {t} {time} at {s} {rate}?",
-    "If {who} runs at {s} {rate} for {t} {time}, what is the total in {dist}?", "{Who} manages {s} {rate}. How many {dist} after {t} {time}?",
-    "{Who} averages {s} {rate} over {t} {time}. Total {dist}?", "How many {dist} at {s} {rate} in {t} {time}?",
+    "{Who} does {s} {rate} for {t} {time}. How many {dist} is that?",
+    "{Who} goes at {s} {rate} for {t} {time}. What total?",
+    "At a steady {s} {rate}, how many {dist} in {t} {time}?",
+    "{Who} keeps up {s} {rate} for {t} {time}. How many {dist}?",
+    "{s} {rate} for {t} {time}: how many {dist}?",
+    "How many {dist} does {who} do in {t} {time} at {s} {rate}?",
+    "If {who} runs at {s} {rate} for {t} {time}, what is the total in {dist}?",
+    "{Who} manages {s} {rate}. How many {dist} after {t} {time}?",
+    "{Who} averages {s} {rate} over {t} {time}. Total {dist}?",
+    "How many {dist} at {s} {rate} in {t} {time}?",
 )
 RATE_PER = (
-    "{Who} does {d} {dist} in {t} {time}. What is the rate in {rate}?", "{d} {dist} in {t} {time}: how many {rate} is that?",
-    "{Who} covers {d} {dist} in {t} {time}. Average in {rate}?", "What is the average rate if {d} {dist} take {t} {time}?",
+    "{Who} does {d} {dist} in {t} {time}. What is the rate in {rate}?",
+    "{d} {dist} in {t} {time}: how many {rate} is that?",
+    "{Who} covers {d} {dist} in {t} {time}. Average in {rate}?",
+    "What is the average rate if {d} {dist} take {t} {time}?",
     "It took {who} {t} {time} to do {d} {dist}. How many {rate}?",
 )
 RATE_TIME = (
-    "How long does {d} {dist} take at {s} {rate}?", "At {s} {rate}, how many {time} for {d} {dist}?",
-    "{Who} needs {d} {dist} at {s} {rate}. How many {time} is that?", "Time to get through {d} {dist} at {s} {rate}?",
+    "How long does {d} {dist} take at {s} {rate}?",
+    "At {s} {rate}, how many {time} for {d} {dist}?",
+    "{Who} needs {d} {dist} at {s} {rate}. How many {time} is that?",
+    "Time to get through {d} {dist} at {s} {rate}?",
     "How many {time} to do {d} {dist} at {s} {rate}?",
 )
 
@@ -191,8 +301,16 @@ def _rate(rng: random.Random, split: str) -> MathItem:
     who, rate, dist, time = rng.choice(RATES)
     speed = rng.randint(3, 120)
     hours = Fraction(rng.choice((1, 2, 3, 4, 5, 6, 8, 10, 12))) + Fraction(rng.choice((0, 0, 1, 2, 3)), 4)
-    words = {"who": who, "Who": who[:1].upper() + who[1:], "s": speed, "rate": rate, "dist": dist, "time": time,
-             "t": f"{float(hours):g}", "d": f"{float(speed * hours):g}"}
+    words = {
+        "who": who,
+        "Who": who[:1].upper() + who[1:],
+        "s": speed,
+        "rate": rate,
+        "dist": dist,
+        "time": time,
+        "t": f"{float(hours):g}",
+        "d": f"{float(speed * hours):g}",
+    }
     roll = rng.random()
     if roll < 0.6:
         template, held = pick(rng, RATE_TOTAL, split)
@@ -204,16 +322,33 @@ def _rate(rng: random.Random, split: str) -> MathItem:
     return MathItem(template.format(**words), "calculator", "{d}/{s}".format(**words), hours, KIND, held)
 
 
-FRACTIONS = (("half", 1, 2), ("a third", 1, 3), ("a quarter", 1, 4), ("two thirds", 2, 3), ("three quarters", 3, 4),
-             ("a fifth", 1, 5), ("a tenth", 1, 10), ("three fifths", 3, 5))
+FRACTIONS = (
+    ("half", 1, 2),
+    ("a third", 1, 3),
+    ("a quarter", 1, 4),
+    ("two thirds", 2, 3),
+    ("three quarters", 3, 4),
+    ("a fifth", 1, 5),
+    ("a tenth", 1, 10),
+    ("three fifths", 3, 5),
+)
 FRACTION_OF = (
-    "What is {f} of {a}?", "{F} of {a} is how much?", "Take {f} of {a}.", "How much is {f} of {a}?",
-    "{F} of {a}, please.", "Find {f} of {a}.", "{name} spends {f} of ${a}. How much is that?",
-    "{F} of the {a} tickets are sold. How many is that?", "What do you get for {f} of {a}?", "{f} of {a} = ?",
+    "What is {f} of {a}?",
+    "{F} of {a} is how much?",
+    "Take {f} of {a}.",
+    "How much is {f} of {a}?",
+    "{F} of {a}, please.",
+    "Find {f} of {a}.",
+    "{name} spends {f} of ${a}. How much is that?",
+    "{F} of the {a} tickets are sold. How many is that?",
+    "What do you get for {f} of {a}?",
+    "{f} of {a} = ?",
 )
 FRACTION_PAIR = (
-    ("{F} of {a} plus {g} of {b}: what's that?", 1), ("What is {f} of {a} minus {g} of {b}?", -1),
-    ("Add {f} of {a} to {g} of {b}.", 1), ("{F} of {a} take away {g} of {b}?", -1),
+    ("{F} of {a} plus {g} of {b}: what's that?", 1),
+    ("What is {f} of {a} minus {g} of {b}?", -1),
+    ("Add {f} of {a} to {g} of {b}.", 1),
+    ("{F} of {a} take away {g} of {b}?", -1),
     ("Work out {f} of {a} plus {g} of {b}.", 1),
 )
 
@@ -238,15 +373,28 @@ def _fraction_of(rng: random.Random, split: str) -> MathItem:
 
 
 MEAN_QUESTIONS = (
-    "Compute the mean of {list}.", "Average these: {list}.", "Find the average of {list}.", "What is the arithmetic mean of {list}?",
-    "{name} scored {list} on the tests. What is the average score?", "Mean of {list}?",
-    "The daily sales were {list}. What was the average per day?", "Give me the average of {list}.",
-    "What do {list} average out to?", "Temperatures this week: {list}. What was the mean temperature?",
+    "Compute the mean of {list}.",
+    "Average these: {list}.",
+    "Find the average of {list}.",
+    "What is the arithmetic mean of {list}?",
+    "{name} scored {list} on the tests. What is the average score?",
+    "Mean of {list}?",
+    "The daily sales were {list}. What was the average per day?",
+    "Give me the average of {list}.",
+    "What do {list} average out to?",
+    "Temperatures this week: {list}. What was the mean temperature?",
 )
 SUM_QUESTIONS = (
-    "Add up {list}.", "What is the sum of {list}?", "Total these: {list}.", "What do {list} add up to?",
-    "{name} paid {list} dollars on separate days. How much in total?", "Sum {list}.",
-    "What's the total of {list}?", "Combine {list}. What's the total?", "Add {list} together.", "{list} - total?",
+    "Add up {list}.",
+    "What is the sum of {list}?",
+    "Total these: {list}.",
+    "What do {list} add up to?",
+    "{name} paid {list} dollars on separate days. How much in total?",
+    "Sum {list}.",
+    "What's the total of {list}?",
+    "Combine {list}. What's the total?",
+    "Add {list} together.",
+    "{list} - total?",
 )
 
 
@@ -290,13 +438,18 @@ def _signed_change(rng: random.Random, split: str) -> MathItem:
 
 
 UNIT_PRICE = (
-    "{n} {item} are ${x} in total. Cost of one?", "If {n} {item} come to ${x}, what is the price of one?",
-    "{name} paid ${x} for {n} {item}. How much each?", "${x} buys {n} {item}. Price per item?",
-    "A bundle of {n} {item} is ${x}. What's the cost of a single one?", "What is the unit price when {n} {item} cost ${x}?",
+    "{n} {item} are ${x} in total. Cost of one?",
+    "If {n} {item} come to ${x}, what is the price of one?",
+    "{name} paid ${x} for {n} {item}. How much each?",
+    "${x} buys {n} {item}. Price per item?",
+    "A bundle of {n} {item} is ${x}. What's the cost of a single one?",
+    "What is the unit price when {n} {item} cost ${x}?",
 )
 SCALED_PRICE = (
-    "{n} {item} sell for ${x}. What do {k} cost?", "If {n} {item} are ${x}, how much are {k}?",
-    "{name} paid ${x} for {n} {item}. What would {k} cost at the same price?", "At ${x} for {n} {item}, what do {k} {item} cost?",
+    "{n} {item} sell for ${x}. What do {k} cost?",
+    "If {n} {item} are ${x}, how much are {k}?",
+    "{name} paid ${x} for {n} {item}. What would {k} cost at the same price?",
+    "At ${x} for {n} {item}, what do {k} {item} cost?",
     "The price of {n} {item} is ${x}. Find the price of {k}.",
 )
 ITEMS = ("pens", "notebooks", "tickets", "mugs", "apples", "stamps", "batteries", "candles", "towels", "bulbs")
@@ -334,8 +487,10 @@ PERCENT_RISES = (
     "A share price moved up from {a} to {b}. What is the rise in percent?",
 )
 INTEREST_ONE_YEAR = (
-    "Interest at {p}% on ${x} for a single year?", "What is a year's interest on ${x} at {p}%?",
-    "How much interest does ${x} earn in a year at {p}% a year?", "{p}% annual interest on ${x}: how much after one year?",
+    "Interest at {p}% on ${x} for a single year?",
+    "What is a year's interest on ${x} at {p}%?",
+    "How much interest does ${x} earn in a year at {p}% a year?",
+    "{p}% annual interest on ${x}: how much after one year?",
     "A loan of ${x} charges {p}% a year. What is the interest for the year?",
 )
 
@@ -361,11 +516,15 @@ def _percent_change(rng: random.Random, split: str) -> MathItem:
 
 
 EQUATION_WORDS: tuple[tuple[str, str], ...] = (
-    ("If x² is {k}, what are the values of x?", "x**2={k}"), ("What number squared gives {k}?", "x**2={k}"),
-    ("Find every x with x² = {k}.", "x**2={k}"), ("Which numbers have a square of {k}?", "x**2={k}"),
+    ("If x² is {k}, what are the values of x?", "x**2={k}"),
+    ("What number squared gives {k}?", "x**2={k}"),
+    ("Find every x with x² = {k}.", "x**2={k}"),
+    ("Which numbers have a square of {k}?", "x**2={k}"),
     ("The square of a number is {k}. What is the number?", "x**2={k}"),
-    ("{a} times a number is {c}. What is the number?", "{a}*x={c}"), ("What number plus {b} makes {c}?", "x+{b}={c}"),
-    ("Twice a number minus {b} is {c}. Find it.", "2*x-{b}={c}"), ("A number less {b} equals {c}. What is it?", "x-{b}={c}"),
+    ("{a} times a number is {c}. What is the number?", "{a}*x={c}"),
+    ("What number plus {b} makes {c}?", "x+{b}={c}"),
+    ("Twice a number minus {b} is {c}. Find it.", "2*x-{b}={c}"),
+    ("A number less {b} equals {c}. What is it?", "x-{b}={c}"),
     ("When I add {b} to {a} times a number I get {c}. What number?", "{a}*x+{b}={c}"),
     ("Three times a number, plus {b}, is {c}. Solve for the number.", "3*x+{b}={c}"),
     ("Half a number plus {b} is {c}. What's the number?", "x/2+{b}={c}"),
@@ -380,15 +539,30 @@ def _equation_words(rng: random.Random, split: str) -> MathItem:
     a, b, x = rng.randint(2, 12), rng.randint(1, 60), rng.randint(1, 80)
     if "x/2" in shape:
         x = 2 * x
-    value = {"{a}*x={c}": a * x, "x+{b}={c}": x + b, "2*x-{b}={c}": 2 * x - b, "x-{b}={c}": x - b,
-             "{a}*x+{b}={c}": a * x + b, "3*x+{b}={c}": 3 * x + b, "x/2+{b}={c}": x // 2 + b}[shape]
+    value = {
+        "{a}*x={c}": a * x,
+        "x+{b}={c}": x + b,
+        "2*x-{b}={c}": 2 * x - b,
+        "x-{b}={c}": x - b,
+        "{a}*x+{b}={c}": a * x + b,
+        "3*x+{b}={c}": 3 * x + b,
+        "x/2+{b}={c}": x // 2 + b,
+    }[shape]
     fmt = {"a": a, "b": b, "c": value}
     return MathItem(question.format(**fmt), "solve", shape.format(**fmt), f"x: {x}", KIND, held)
 
 
 FAMILIES: tuple[Callable[[random.Random, str], MathItem], ...] = (
-    _spoken_arithmetic, _groups, _conversion, _rate, _fraction_of, _mean_or_sum, _signed_change, _unit_price,
-    _percent_change, _equation_words,
+    _spoken_arithmetic,
+    _groups,
+    _conversion,
+    _rate,
+    _fraction_of,
+    _mean_or_sum,
+    _signed_change,
+    _unit_price,
+    _percent_change,
+    _equation_words,
 )
 
 

@@ -23,7 +23,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from agentgraph.agent import AgentSpec
 from agentgraph.agents import DEFAULT_AGENTS
 from agentgraph.finetune.datasets import router_turns
-from agentgraph.finetune.datasets.common import Example, normalise_key, pick, swift_row, tool_call
+from agentgraph.finetune.datasets.common import Example, normalise_key, swift_row, tool_call
 from agentgraph.finetune.datasets.math import math_question
 from agentgraph.finetune.datasets.retrieval import random_question
 from agentgraph.finetune.datasets.writing import writing_task
@@ -36,15 +36,26 @@ ONE_SENTENCE_SHARE = 0.3
 SENTENCE_JOINS = ("and ", "then ", "and also ", "and then ")
 """Openings of a later independent part that continues the earlier part's sentence."""
 KINDS = (
-    ("math", 0.11), ("retrieval", 0.11), ("writing", 0.09), ("math+writing", 0.07), ("retrieval+writing", 0.07),
-    ("retrieval+math", 0.06), ("retrieval+math+writing", 0.02), ("math+math", 0.02),
-    ("retrieval>math", 0.1), ("math>math", 0.04), ("follow-up", 0.19), ("roster", 0.12),
+    ("math", 0.11),
+    ("retrieval", 0.11),
+    ("writing", 0.09),
+    ("math+writing", 0.07),
+    ("retrieval+writing", 0.07),
+    ("retrieval+math", 0.06),
+    ("retrieval+math+writing", 0.02),
+    ("math+math", 0.02),
+    ("retrieval>math", 0.1),
+    ("math>math", 0.04),
+    ("follow-up", 0.19),
+    ("roster", 0.12),
 )
 """Request kinds and their shares: `+` joins independent parts, `>` a part that needs the one before it
 (`router_turns.py` makes those, the follow-ups and the rosters)."""
 TURN_KINDS = {
-    "retrieval>math": router_turns.dependent_request, "math>math": router_turns.math_chain_request,
-    "follow-up": router_turns.follow_up, "roster": router_turns.roster_request,
+    "retrieval>math": router_turns.dependent_request,
+    "math>math": router_turns.math_chain_request,
+    "follow-up": router_turns.follow_up,
+    "roster": router_turns.roster_request,
 }
 
 
@@ -126,7 +137,9 @@ def make_example(rng: random.Random, split: str) -> Example | None:
     return Example(row, tuple(_content_keys(handoffs)), kind, any(held for *_, held in parts))
 
 
-def router_row(request: str, handoffs: list[tuple[str, str]] | list[tuple[str, str, tuple[str, ...]]], agents: tuple[AgentSpec, ...] = DEFAULT_AGENTS) -> dict:
+def router_row(
+    request: str, handoffs: list[tuple[str, str]] | list[tuple[str, str, tuple[str, ...]]], agents: tuple[AgentSpec, ...] = DEFAULT_AGENTS
+) -> dict:
     """The row of a router user turn and the router's one turn: a handoff call per (agent, task[, needs]), in order."""
     calls = [
         tool_call(handoff_tool_name(h[0]), f"call_{i}", task=h[1], **({"needs": list(h[2])} if len(h) > 2 and h[2] else {}))

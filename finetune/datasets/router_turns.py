@@ -83,22 +83,53 @@ def _computed(rng: random.Random) -> Computed:
 
 
 NUMBER_FOLLOW_UPS: tuple[tuple[str, str], ...] = (
-    ("Now double that.", "What is {v} * 2?"), ("Double it.", "What is {v} * 2?"), ("and twice that?", "What is {v} * 2?"),
-    ("Triple that.", "What is {v} * 3?"), ("Halve it.", "What is {v} / 2?"), ("What's half of that?", "What is {v} / 2?"),
-    ("Add {k} to that.", "What is {v} + {k}?"), ("Plus {k}?", "What is {v} + {k}?"), ("what if I add {k} more", "What is {v} + {k}?"),
-    ("Take away {k}.", "What is {v} - {k}?"), ("Minus {k}?", "What is {v} - {k}?"), ("Subtract {k} from it.", "What is {v} - {k}?"),
-    ("Multiply that by {k}.", "What is {v} * {k}?"), ("Times {k}?", "What is {v} * {k}?"), ("And {k} times that?", "What is {v} * {k}?"),
-    ("Divide it by {k}.", "What is {v} / {k}?"), ("Split that {k} ways.", "What is {v} / {k}?"), ("Now divide that by {k}", "What is {v} / {k}?"),
-    ("What is {q}% of that?", "What is {q}% of {v}?"), ("And {q}% of it?", "What is {q}% of {v}?"), ("Take {q}% off that.", "What is {v} - {q}% * {v}?"),
-    ("Square it.", "What is {v}^2?"), ("And that squared?", "What is {v}^2?"),
+    ("Now double that.", "What is {v} * 2?"),
+    ("Double it.", "What is {v} * 2?"),
+    ("and twice that?", "What is {v} * 2?"),
+    ("Triple that.", "What is {v} * 3?"),
+    ("Halve it.", "What is {v} / 2?"),
+    ("What's half of that?", "What is {v} / 2?"),
+    ("Add {k} to that.", "What is {v} + {k}?"),
+    ("Plus {k}?", "What is {v} + {k}?"),
+    ("what if I add {k} more", "What is {v} + {k}?"),
+    ("Take away {k}.", "What is {v} - {k}?"),
+    ("Minus {k}?", "What is {v} - {k}?"),
+    ("Subtract {k} from it.", "What is {v} - {k}?"),
+    ("Multiply that by {k}.", "What is {v} * {k}?"),
+    ("Times {k}?", "What is {v} * {k}?"),
+    ("And {k} times that?", "What is {v} * {k}?"),
+    ("Divide it by {k}.", "What is {v} / {k}?"),
+    ("Split that {k} ways.", "What is {v} / {k}?"),
+    ("Now divide that by {k}", "What is {v} / {k}?"),
+    ("What is {q}% of that?", "What is {q}% of {v}?"),
+    ("And {q}% of it?", "What is {q}% of {v}?"),
+    ("Take {q}% off that.", "What is {v} - {q}% * {v}?"),
+    ("Square it.", "What is {v}^2?"),
+    ("And that squared?", "What is {v}^2?"),
 )
 """A follow-up acting on the previous answer's number, and the task that stands alone."""
-VARIANT_FOLLOW_UPS = ("And {n}{u}?", "What about {n}{u}?", "Same with {n}{u}?", "Now try {n}{u}.", "and for {n}{u}?", "What if it were {n}{u} instead?")
+VARIANT_FOLLOW_UPS = (
+    "And {n}{u}?",
+    "What about {n}{u}?",
+    "Same with {n}{u}?",
+    "Now try {n}{u}.",
+    "and for {n}{u}?",
+    "What if it were {n}{u} instead?",
+)
 """A follow-up asking the previous question again with one number changed."""
 DEPENDENT_STEPS: tuple[str, ...] = (
-    "Multiply that number by {k}.", "Then double it.", "What is {q}% of that?", "Divide that by {k}.",
-    "How much is that plus {k}?", "Then multiply it by {k}.", "and take {q}% of that", "Now add {k} to that figure.",
-    "Subtract {k} from that.", "What would {k} times that be?", "Halve that number.", "then square it",
+    "Multiply that number by {k}.",
+    "Then double it.",
+    "What is {q}% of that?",
+    "Divide that by {k}.",
+    "How much is that plus {k}?",
+    "Then multiply it by {k}.",
+    "and take {q}% of that",
+    "Now add {k} to that figure.",
+    "Subtract {k} from that.",
+    "What would {k} times that be?",
+    "Halve that number.",
+    "then square it",
 )
 """A later part of one request that works on the number an earlier part finds."""
 
@@ -176,29 +207,104 @@ def follow_up(rng: random.Random, split: str) -> Turns | None:
 # -- rosters of agents the router was never trained on -----------------------------------------------
 
 ROSTER_POOL: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("units", "Converts quantities between units of measure.", ("Convert {n} miles to kilometres.", "How many litres is {n} gallons?", "what is {n} pounds in kg")),
-    ("weather", "Gives the weather forecast for a place and day.", ("What's the weather in {city} tomorrow?", "Will it rain in {city} on {day}?", "Forecast for {city} please")),
-    ("calendar", "Creates, moves and lists calendar events.", ("Book a meeting with {name} on {day} at {h}:00.", "What's on my calendar for {day}?", "Move my {h}:00 call to {day}.")),
-    ("translate", "Translates text between languages.", ("Translate 'good morning' into {lang}.", "How do you say 'see you soon' in {lang}?", "put 'the shop is closed' in {lang}")),
-    ("tickets", "Opens, updates and closes support tickets.", ("Open a ticket: the printer in room {n} is jammed.", "Close ticket {n}.", "What's the status of ticket {n}?")),
-    ("shopping", "Keeps the shopping list.", ("Add {n} lemons to my shopping list.", "What's on my shopping list?", "Take milk off the shopping list.")),
-    ("flights", "Searches flights and their fares.", ("Find a flight from {city} to {city2} on {day}.", "Cheapest fare to {city2} next week?", "any flights to {city} on {day}")),
-    ("stocks", "Looks up share prices and market moves.", ("What is the share price of {co}?", "How did {co} shares do today?", "{co} stock price")),
+    (
+        "units",
+        "Converts quantities between units of measure.",
+        ("Convert {n} miles to kilometres.", "How many litres is {n} gallons?", "what is {n} pounds in kg"),
+    ),
+    (
+        "weather",
+        "Gives the weather forecast for a place and day.",
+        ("What's the weather in {city} tomorrow?", "Will it rain in {city} on {day}?", "Forecast for {city} please"),
+    ),
+    (
+        "calendar",
+        "Creates, moves and lists calendar events.",
+        ("Book a meeting with {name} on {day} at {h}:00.", "What's on my calendar for {day}?", "Move my {h}:00 call to {day}."),
+    ),
+    (
+        "translate",
+        "Translates text between languages.",
+        ("Translate 'good morning' into {lang}.", "How do you say 'see you soon' in {lang}?", "put 'the shop is closed' in {lang}"),
+    ),
+    (
+        "tickets",
+        "Opens, updates and closes support tickets.",
+        ("Open a ticket: the printer in room {n} is jammed.", "Close ticket {n}.", "What's the status of ticket {n}?"),
+    ),
+    (
+        "shopping",
+        "Keeps the shopping list.",
+        ("Add {n} lemons to my shopping list.", "What's on my shopping list?", "Take milk off the shopping list."),
+    ),
+    (
+        "flights",
+        "Searches flights and their fares.",
+        ("Find a flight from {city} to {city2} on {day}.", "Cheapest fare to {city2} next week?", "any flights to {city} on {day}"),
+    ),
+    (
+        "stocks",
+        "Looks up share prices and market moves.",
+        ("What is the share price of {co}?", "How did {co} shares do today?", "{co} stock price"),
+    ),
     ("music", "Plays, pauses and queues music.", ("Play some {genre}.", "Queue a {genre} playlist.", "Pause the music.")),
-    ("timer", "Sets timers and alarms.", ("Set a timer for {n} minutes.", "Wake me at {h}:30.", "Remind me in {n} minutes to check the oven.")),
-    ("recipes", "Suggests recipes from the ingredients given.", ("What can I cook with leeks and {food}?", "A quick recipe using {food}?", "Dinner idea with {food} and rice")),
-    ("crm", "Looks up and updates customer accounts.", ("Find the account for {co}.", "Who is the contact at {co}?", "Update {co}'s phone number to 555-01{n}.")),
-    ("leave", "Answers questions about holiday balances and leave requests.", ("How many days of leave do I have left?", "Request leave for {day}.", "Book me off on {day}")),
-    ("database", "Runs read-only queries on the sales database.", ("How many orders came in on {day}?", "Total sales for {co} this month?", "List the top {n} customers by revenue.")),
-    ("mail", "Sends and reads email.", ("Send {name} an email saying the report is ready.", "Read my latest email.", "Any new mail from {name}?")),
-    ("maps", "Finds routes and travel times.", ("How long is the drive from {city} to {city2}?", "Route to {city} avoiding tolls?", "How far is {city} from {city2}?")),
+    (
+        "timer",
+        "Sets timers and alarms.",
+        ("Set a timer for {n} minutes.", "Wake me at {h}:30.", "Remind me in {n} minutes to check the oven."),
+    ),
+    (
+        "recipes",
+        "Suggests recipes from the ingredients given.",
+        ("What can I cook with leeks and {food}?", "A quick recipe using {food}?", "Dinner idea with {food} and rice"),
+    ),
+    (
+        "crm",
+        "Looks up and updates customer accounts.",
+        ("Find the account for {co}.", "Who is the contact at {co}?", "Update {co}'s phone number to 555-01{n}."),
+    ),
+    (
+        "leave",
+        "Answers questions about holiday balances and leave requests.",
+        ("How many days of leave do I have left?", "Request leave for {day}.", "Book me off on {day}"),
+    ),
+    (
+        "database",
+        "Runs read-only queries on the sales database.",
+        ("How many orders came in on {day}?", "Total sales for {co} this month?", "List the top {n} customers by revenue."),
+    ),
+    (
+        "mail",
+        "Sends and reads email.",
+        ("Send {name} an email saying the report is ready.", "Read my latest email.", "Any new mail from {name}?"),
+    ),
+    (
+        "maps",
+        "Finds routes and travel times.",
+        ("How long is the drive from {city} to {city2}?", "Route to {city} avoiding tolls?", "How far is {city} from {city2}?"),
+    ),
     ("dictionary", "Defines words and gives synonyms.", ("What does '{word}' mean?", "Give me a synonym for '{word}'.", "define {word}")),
     ("news", "Summarises recent headlines on a topic.", ("Any news about {co}?", "Headlines on {topic} today?", "What's new in {topic}?")),
-    ("memory", "Remembers facts the user tells it to remember and recalls them later, across conversations.",
-     ("Remember that my {thing} is {value}.", "What is my {thing}?", "Please remember my {thing} is {value}.")),
-    ("booking", "Reserves tables, rooms and desks.", ("Reserve a table for {n} on {day} at {h}:00.", "Book meeting room {n} for {day}.", "Get me a desk on {day}")),
-    ("currency", "Converts amounts between currencies.", ("Convert {n}0 euros to dollars.", "How much is {n}00 yen in pounds?", "{n}5 dollars in euros?")),
-    ("files", "Finds and shares files on the team drive.", ("Find the {topic} slides.", "Share the {topic} report with {name}.", "Where is the {topic} spreadsheet?")),
+    (
+        "memory",
+        "Remembers facts the user tells it to remember and recalls them later, across conversations.",
+        ("Remember that my {thing} is {value}.", "What is my {thing}?", "Please remember my {thing} is {value}."),
+    ),
+    (
+        "booking",
+        "Reserves tables, rooms and desks.",
+        ("Reserve a table for {n} on {day} at {h}:00.", "Book meeting room {n} for {day}.", "Get me a desk on {day}"),
+    ),
+    (
+        "currency",
+        "Converts amounts between currencies.",
+        ("Convert {n}0 euros to dollars.", "How much is {n}00 yen in pounds?", "{n}5 dollars in euros?"),
+    ),
+    (
+        "files",
+        "Finds and shares files on the team drive.",
+        ("Find the {topic} slides.", "Share the {topic} report with {name}.", "Where is the {topic} spreadsheet?"),
+    ),
 )
 """Invented agents: name, description, request templates."""
 SLOTS = {
@@ -240,7 +346,9 @@ def roster_request(rng: random.Random, split: str) -> Turns:
         text = math_question(rng, split)[0] if extra == "math" else random_fact(rng, split).question if extra == "retrieval" else None
         if text:
             parts.append((extra, text))
-    parts = [(agent, text if text.endswith((".", "?", "!")) or i == len(parts) - 1 else text + ".") for i, (agent, text) in enumerate(parts)]
+    parts = [
+        (agent, text if text.endswith((".", "?", "!")) or i == len(parts) - 1 else text + ".") for i, (agent, text) in enumerate(parts)
+    ]
     return Turns((), " ".join(text for _, text in parts), tuple((a, t, ()) for a, t in parts), tuple(roster), held)
 
 

@@ -31,9 +31,39 @@ from agentgraph.finetune.datasets.vocab import FIRST_NAMES, invented_word
 Sampler = Callable[[random.Random], Any]
 
 CITIES = (
-    "Paris", "Rome", "Tokyo", "Lagos", "Lima", "Oslo", "Denver", "Austin", "Cairo", "Seoul", "Madrid", "Boston",
-    "Nairobi", "Quito", "Perth", "Dublin", "Hanoi", "Porto", "Kyoto", "Zurich", "Chicago", "Mumbai", "Toronto",
-    "Berlin", "Vienna", "Prague", "Accra", "Santiago", "Helsinki", "Montreal", "Seattle", "Istanbul", "Manila",
+    "Paris",
+    "Rome",
+    "Tokyo",
+    "Lagos",
+    "Lima",
+    "Oslo",
+    "Denver",
+    "Austin",
+    "Cairo",
+    "Seoul",
+    "Madrid",
+    "Boston",
+    "Nairobi",
+    "Quito",
+    "Perth",
+    "Dublin",
+    "Hanoi",
+    "Porto",
+    "Kyoto",
+    "Zurich",
+    "Chicago",
+    "Mumbai",
+    "Toronto",
+    "Berlin",
+    "Vienna",
+    "Prague",
+    "Accra",
+    "Santiago",
+    "Helsinki",
+    "Montreal",
+    "Seattle",
+    "Istanbul",
+    "Manila",
 )
 COUNTRIES = ("France", "Italy", "Japan", "Peru", "Norway", "Canada", "Kenya", "Spain", "Chile", "India", "Ghana", "Brazil")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
@@ -109,39 +139,90 @@ P: dict[str, Param] = {
     "nights": Param(("nights", "num_nights", "stay_nights"), {"type": "integer"}, _int(1, 9), ("for {v} nights",)),
     "passengers": Param(("passengers", "travelers", "seats"), {"type": "integer"}, _int(1, 6), ("for {v} passengers", "with {v} seats")),
     "cabin": _enum(("cabin", "cabin_class", "fare_class"), ("economy", "premium", "business", "first"), ("in {v} class", "flying {v}")),
-    "budget": Param(("max_price", "budget", "price_limit"), {"type": "number"}, _int(40, 900), ("under {v} dollars", "for at most {v} dollars")),
+    "budget": Param(
+        ("max_price", "budget", "price_limit"), {"type": "number"}, _int(40, 900), ("under {v} dollars", "for at most {v} dollars")
+    ),
     "order_id": Param(("order_id", "order_number", "order"), {"type": "string"}, _code, ("{v}", "with number {v}")),
     "ticket_id": Param(("ticket_id", "ticket", "case_id"), {"type": "string"}, _code, ("{v}",)),
     "record_id": Param(("id", "record_id", "item_id"), {"type": "string"}, _code, ("{v}",)),
     "priority": _enum(("priority", "level", "severity"), ("low", "medium", "high"), ("at {v} priority", "with {v} priority")),
     "recipient": Param(("to", "recipient", "email"), {"type": "string"}, _email, ("to {v}",)),
     "person": Param(("name", "contact", "person"), {"type": "string"}, _person, ("{v}", "for {v}")),
-    "subject": Param(("subject", "title", "topic"), {"type": "string"}, _choice(("Lunch", "Invoice", "Project update", "Trip plan", "Weekly report")), ("about {v}", "titled {v}")),
-    "message": Param(("message", "text", "body"), {"type": "string"}, _choice(("running late", "see you at noon", "call me back", "the files are ready", "happy birthday")), ("saying {v}", "with the text {v}")),
-    "tags": Param(("tags", "labels", "keywords"), {"type": "array", "items": {"type": "string"}}, _words(WORDS), ("tagged {v}", "with the labels {v}")),
-    "ingredients": Param(("ingredients", "items", "foods"), {"type": "array", "items": {"type": "string"}}, _words(FOODS), ("with {v}", "using {v}")),
-    "numbers": Param(("numbers", "values", "data"), {"type": "array", "items": {"type": "integer"}}, lambda rng: [rng.randint(1, 99) for _ in range(rng.randint(3, 5))], ("of {v}", "for {v}")),
+    "subject": Param(
+        ("subject", "title", "topic"),
+        {"type": "string"},
+        _choice(("Lunch", "Invoice", "Project update", "Trip plan", "Weekly report")),
+        ("about {v}", "titled {v}"),
+    ),
+    "message": Param(
+        ("message", "text", "body"),
+        {"type": "string"},
+        _choice(("running late", "see you at noon", "call me back", "the files are ready", "happy birthday")),
+        ("saying {v}", "with the text {v}"),
+    ),
+    "tags": Param(
+        ("tags", "labels", "keywords"), {"type": "array", "items": {"type": "string"}}, _words(WORDS), ("tagged {v}", "with the labels {v}")
+    ),
+    "ingredients": Param(
+        ("ingredients", "items", "foods"), {"type": "array", "items": {"type": "string"}}, _words(FOODS), ("with {v}", "using {v}")
+    ),
+    "numbers": Param(
+        ("numbers", "values", "data"),
+        {"type": "array", "items": {"type": "integer"}},
+        lambda rng: [rng.randint(1, 99) for _ in range(rng.randint(3, 5))],
+        ("of {v}", "for {v}"),
+    ),
     "topic": Param(("query", "topic", "keyword"), {"type": "string"}, _choice(TOPICS), ("about {v}", "on {v}")),
     "limit": Param(("limit", "max_results", "count"), {"type": "integer"}, _int(2, 20), ("top {v}", "{v} results")),
     "sort": _enum(("sort_by", "order_by", "sort"), ("price", "rating", "date", "distance"), ("sorted by {v}", "by {v}")),
     "cuisine": _enum(("cuisine", "food_type", "style"), ("italian", "thai", "mexican", "indian", "japanese"), ("{v}",)),
     "diet": _enum(("diet", "dietary", "restriction"), ("vegan", "vegetarian", "gluten-free", "keto"), ("{v}",)),
-    "include_photos": Param(("include_photos", "with_photos", "photos"), {"type": "boolean"}, lambda rng: rng.random() < 0.7, ("__bool__ photos",)),
-    "refundable": Param(("refundable", "free_cancellation", "flexible"), {"type": "boolean"}, lambda rng: rng.random() < 0.7, ("__bool__ free cancellation",)),
+    "include_photos": Param(
+        ("include_photos", "with_photos", "photos"), {"type": "boolean"}, lambda rng: rng.random() < 0.7, ("__bool__ photos",)
+    ),
+    "refundable": Param(
+        ("refundable", "free_cancellation", "flexible"),
+        {"type": "boolean"},
+        lambda rng: rng.random() < 0.7,
+        ("__bool__ free cancellation",),
+    ),
     "notify": Param(("notify", "send_alert", "alert"), {"type": "boolean"}, lambda rng: rng.random() < 0.7, ("__bool__ a notification",)),
-    "path": Param(("path", "file_path", "filename"), {"type": "string"}, lambda rng: f"{rng.choice(('docs', 'data', 'tmp', 'notes'))}/{invented_word(rng).lower()}.{rng.choice(('txt', 'csv', 'md', 'json'))}", ("{v}",)),
+    "path": Param(
+        ("path", "file_path", "filename"),
+        {"type": "string"},
+        lambda rng: (
+            f"{rng.choice(('docs', 'data', 'tmp', 'notes'))}/{invented_word(rng).lower()}.{rng.choice(('txt', 'csv', 'md', 'json'))}"
+        ),
+        ("{v}",),
+    ),
     "format": _enum(("format", "file_format", "output_format"), ("pdf", "csv", "json", "txt"), ("as {v}", "in {v} format")),
     "lang": _enum(("language", "target_language", "lang"), ("french", "spanish", "german", "japanese", "swahili"), ("into {v}", "to {v}")),
-    "text": Param(("text", "phrase", "sentence"), {"type": "string"}, _choice(("good morning", "where is the station", "thank you very much", "the meeting moved", "two coffees please")), ("{v}",)),
-    "symbol": Param(("symbol", "ticker", "stock"), {"type": "string"}, lambda rng: "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(3, 4))), ("{v}",)),
-    "currency_from": Param(("from_currency", "base", "source"), {"type": "string"}, _choice(("USD", "EUR", "JPY", "GBP", "INR", "CAD")), ("from {v}",)),
-    "currency_to": Param(("to_currency", "target", "quote"), {"type": "string"}, _choice(("CHF", "AUD", "MXN", "KRW", "BRL", "SEK")), ("to {v}",)),
+    "text": Param(
+        ("text", "phrase", "sentence"),
+        {"type": "string"},
+        _choice(("good morning", "where is the station", "thank you very much", "the meeting moved", "two coffees please")),
+        ("{v}",),
+    ),
+    "symbol": Param(
+        ("symbol", "ticker", "stock"),
+        {"type": "string"},
+        lambda rng: "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(3, 4))),
+        ("{v}",),
+    ),
+    "currency_from": Param(
+        ("from_currency", "base", "source"), {"type": "string"}, _choice(("USD", "EUR", "JPY", "GBP", "INR", "CAD")), ("from {v}",)
+    ),
+    "currency_to": Param(
+        ("to_currency", "target", "quote"), {"type": "string"}, _choice(("CHF", "AUD", "MXN", "KRW", "BRL", "SEK")), ("to {v}",)
+    ),
     "amount": Param(("amount", "value", "sum"), {"type": "number"}, _float(5, 5000), ("{v}",)),
     "radius": Param(("radius", "r"), {"type": "number"}, _int(1, 40), ("with a radius of {v}", "of radius {v}")),
     "base": Param(("base", "base_length", "b"), {"type": "number"}, _int(2, 60), ("with a base of {v}", "base {v}")),
     "height": Param(("height", "h"), {"type": "number"}, _int(2, 60), ("and height {v}", "with height {v}")),
     "side": Param(("side", "side_length", "edge"), {"type": "number"}, _int(2, 30), ("with side {v}", "of side length {v}")),
-    "principal": Param(("principal", "initial_amount", "deposit"), {"type": "number"}, _int(500, 50000), ("of {v} dollars", "on a principal of {v}")),
+    "principal": Param(
+        ("principal", "initial_amount", "deposit"), {"type": "number"}, _int(500, 50000), ("of {v} dollars", "on a principal of {v}")
+    ),
     "rate": Param(("rate", "interest_rate", "annual_rate"), {"type": "number"}, _float(0.5, 9), ("at {v} percent", "at a rate of {v}")),
     "years": Param(("years", "term_years", "duration"), {"type": "integer"}, _int(1, 30), ("for {v} years", "over {v} years")),
     "mass": Param(("mass", "mass_kg", "weight"), {"type": "number"}, _float(0.5, 200), ("with a mass of {v} kg", "of mass {v}")),
@@ -156,19 +237,22 @@ P: dict[str, Param] = {
         ("address", "shipping_address", "location"),
         {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}},
         lambda rng: {"street": f"{rng.randint(1, 300)} {invented_word(rng)} Road", "city": _city(rng)},
-        ("to {street}, {city}", "at {street} in {city}"), ("street", "city"),
+        ("to {street}, {city}", "at {street} in {city}"),
+        ("street", "city"),
     ),
     "price_range": Param(
         ("price_range", "price", "range"),
         {"type": "object", "properties": {"min": {"type": "integer"}, "max": {"type": "integer"}}},
         lambda rng: (lambda lo: {"min": lo, "max": lo + rng.randint(10, 400)})(rng.randint(5, 300)),
-        ("between {min} and {max} dollars", "priced {min} to {max}"), ("min", "max"),
+        ("between {min} and {max} dollars", "priced {min} to {max}"),
+        ("min", "max"),
     ),
     "size": Param(
         ("size", "dimensions", "dims"),
         {"type": "object", "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}}},
         lambda rng: {"width": rng.randint(100, 4000), "height": rng.randint(100, 4000)},
-        ("to {width} by {height}", "at {width}x{height}"), ("width", "height"),
+        ("to {width} by {height}", "at {width}x{height}"),
+        ("width", "height"),
     ),
     "country": Param(("country", "region", "nation"), {"type": "string"}, _choice(COUNTRIES), ("in {v}",)),
 }
@@ -192,103 +276,364 @@ def _r(fmt: str, lo: int, hi: int) -> Sampler:
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action(("get", "weather"), ("Current weather for a city.", "Weather conditions in a place."),
-           ("What's the weather", "Get the weather", "Tell me the weather", "How is the weather", "Check the weather"),
-           ("city",), ("unit_temp", "date"), _r("{} degrees and cloudy", -5, 35)),
-    Action(("get", "forecast"), ("Weather forecast for several days.", "Multi-day forecast for a location."),
-           ("Give me the forecast", "What's the forecast", "Show the weather forecast"), ("city", "days"), ("unit_temp",), _r("mostly sunny, highs near {}", 10, 35)),
-    Action(("search", "flights"), ("Find flights between two cities.", "Search available flights."),
-           ("Find flights", "Search for flights", "Look up flights", "Are there flights"), ("origin", "destination"), ("date", "passengers", "cabin", "budget"), _r("3 flights found, cheapest {} dollars", 90, 800)),
-    Action(("book", "hotel"), ("Book a hotel room.", "Reserve a hotel in a city."),
-           ("Book a hotel", "Reserve a hotel room", "Get me a hotel"), ("city", "nights"), ("guests", "date", "refundable", "budget"), _r("booked, confirmation HT{}", 1000, 9999)),
-    Action(("find", "restaurants"), ("Find restaurants nearby.", "Search restaurants in a city."),
-           ("Find restaurants", "Look for a place to eat", "Search for restaurants", "Recommend restaurants"), ("city",), ("cuisine", "price_range", "limit", "sort"), _r("{} restaurants found", 2, 30)),
-    Action(("reserve", "table"), ("Reserve a restaurant table.", "Book a table."),
-           ("Reserve a table", "Book a table", "Get us a table"), ("city", "guests"), ("date",), _r("table booked, code T{}", 100, 999)),
-    Action(("track", "order"), ("Status of an order.", "Track a shipment by order id."),
-           ("Track order", "Where is my order", "Check the status of order", "What's the status of order"), ("order_id",), ("notify",), _r("out for delivery, {} stops away", 1, 9)),
-    Action(("cancel", "order"), ("Cancel an order.", "Cancel a pending order by id."),
-           ("Cancel order", "Please cancel order", "I want to cancel order"), ("order_id",), ("notify",), _r("order cancelled, refund of {} dollars", 5, 400)),
-    Action(("ship", "package"), ("Ship a package to an address.", "Create a shipment."),
-           ("Ship a package", "Send a parcel", "Create a shipment"), ("address",), ("priority", "notify"), _r("label created, tracking PK{}", 10000, 99999)),
-    Action(("send", "email"), ("Send an email.", "Email someone."),
-           ("Send an email", "Email", "Write an email"), ("recipient", "subject"), ("message",), lambda rng: "sent"),
-    Action(("send", "message"), ("Send a text message to a contact.", "Message a contact."),
-           ("Text", "Send a message to", "Message"), ("person", "message"), ("priority",), lambda rng: "delivered"),
-    Action(("create", "ticket"), ("Open a support ticket.", "Create a helpdesk ticket."),
-           ("Open a ticket", "Create a support ticket", "File a ticket"), ("subject",), ("priority", "tags"), _r("ticket SUP-{} opened", 100, 9999)),
-    Action(("close", "ticket"), ("Close a support ticket.", "Resolve a ticket by id."),
-           ("Close ticket", "Resolve ticket", "Mark as done ticket"), ("ticket_id",), ("notify",), lambda rng: "closed"),
-    Action(("find", "recipes"), ("Find recipes from ingredients.", "Search recipes."),
-           ("Find a recipe", "What can I cook", "Suggest recipes", "Give me recipes"), ("ingredients",), ("diet", "limit", "cuisine"), _r("{} recipes found", 2, 25)),
-    Action(("search", "news"), ("Search recent news articles.", "Latest news on a topic."),
-           ("Find news", "Search the news", "Show me news", "Get the latest news"), ("topic",), ("limit", "country", "date"), _r("{} articles found", 3, 40)),
-    Action(("search", "books"), ("Search a book catalogue.", "Find books on a subject."),
-           ("Find books", "Search for books", "Look up books"), ("topic",), ("limit", "sort"), _r("{} books found", 2, 60)),
-    Action(("translate", "text"), ("Translate text.", "Translate a phrase to another language."),
-           ("Translate", "How do you say", "Please translate"), ("text", "lang"), (), lambda rng: rng.choice(("bonjour", "gracias", "danke", "arigato"))),
-    Action(("read", "file"), ("Read a file.", "Return a file's contents."),
-           ("Read the file", "Open", "Show me the contents of"), ("path",), (), _r("{} lines", 3, 400)),
-    Action(("export", "report"), ("Export a report file.", "Save a report."),
-           ("Export the report", "Save the report", "Download the report"), ("path",), ("format",), lambda rng: "exported"),
-    Action(("convert", "currency"), ("Convert money between currencies.", "Currency exchange."),
-           ("Convert", "How much is", "Exchange"), ("amount", "currency_from", "currency_to"), (), _r("{} in the target currency", 5, 9000)),
-    Action(("get", "stock", "price"), ("Latest price of a stock.", "Stock quote by ticker."),
-           ("What's the stock price of", "Get a quote for", "How much is a share of"), ("symbol",), ("date",), _r("{} dollars", 5, 900)),
-    Action(("resize", "image"), ("Resize an image.", "Scale an image to new dimensions."),
-           ("Resize the image", "Scale", "Shrink the picture"), ("path", "size"), ("format",), lambda rng: "resized"),
-    Action(("list", "hotels"), ("List hotels in a city.", "Hotel search."),
-           ("List hotels", "Show hotels", "Which hotels are there"), ("city",), ("price_range", "sort", "include_photos", "limit"), _r("{} hotels found", 2, 50)),
-    Action(("add", "contact"), ("Add a contact.", "Save a new contact."),
-           ("Add a contact", "Save the contact", "Create a contact for"), ("person",), ("recipient", "tags"), lambda rng: "contact saved"),
-    Action(("calculate", "circle", "area"), ("Area of a circle.", "Compute a circle's area from its radius."),
-           ("Calculate the area of a circle", "What is the area of a circle", "Find the area of a circle"), ("radius",), (), _r("{}.27", 3, 5000)),
-    Action(("calculate", "triangle", "area"), ("Area of a triangle from base and height.", "Triangle area."),
-           ("Calculate the area of a triangle", "Find the area of a triangle", "What's the area of a triangle"), ("base", "height"), (), _r("{}", 2, 1800)),
-    Action(("square", "area"), ("Area of a square.", "Compute the area of a square."),
-           ("What is the area of a square", "Compute the area of a square"), ("side",), (), _r("{}", 4, 900)),
-    Action(("compound", "interest"), ("Compound interest on a deposit.", "Future value with compound interest."),
-           ("Calculate the compound interest", "How much will I have", "Compute compound interest"), ("principal", "rate", "years"), (), _r("{} dollars", 600, 90000)),
-    Action(("kinetic", "energy"), ("Kinetic energy of a moving object.", "Compute kinetic energy."),
-           ("Calculate the kinetic energy of an object", "What is the kinetic energy of a body", "Find the kinetic energy"), ("mass", "velocity"), (), _r("{} joules", 1, 90000)),
-    Action(("calculate", "density"), ("Density from mass and volume.", "Compute density."),
-           ("Calculate the density of an object", "What's the density of a sample", "Find the density"), ("mass", "volume"), (), _r("{}.5", 1, 90)),
-    Action(("factorial",), ("Factorial of a number.", "Compute n!."),
-           ("What is the factorial", "Compute the factorial", "Calculate the factorial"), ("n",), (), _r("{}", 6, 999999)),
-    Action(("fibonacci",), ("Fibonacci sequence up to n terms.", "The first n Fibonacci numbers."),
-           ("Give me the Fibonacci sequence", "List the Fibonacci numbers", "Compute the Fibonacci series"), ("n",), (), _r("{} terms", 3, 40)),
-    Action(("gcd",), ("Greatest common divisor of two integers.", "Highest common factor."),
-           ("Find the greatest common divisor", "What is the GCD", "Compute the highest common factor"), ("a", "b"), (), _r("{}", 1, 50)),
-    Action(("lcm",), ("Least common multiple of two integers.", "Lowest common multiple."),
-           ("Find the least common multiple", "What is the LCM", "Compute the lowest common multiple"), ("a", "b"), (), _r("{}", 10, 9000)),
-    Action(("calculate", "average"), ("Mean of a list of numbers.", "Average value."),
-           ("What is the average", "Compute the mean", "Find the average"), ("numbers",), (), _r("{}.4", 2, 90)),
-    Action(("calculate", "speed"), ("Average speed from distance and time.", "Speed over a trip."),
-           ("What's the average speed for a trip", "Calculate the speed for a distance", "Find the speed for a drive"), ("distance", "time_h"), (), _r("{} km/h", 5, 200)),
-    Action(("get", "population"), ("Population of a country.", "How many people live in a country."),
-           ("What is the population", "How many people live", "Get the population"), ("country",), ("date",), _r("{} million", 1, 900)),
-    Action(("get", "{x}", "status"), ("Status of a {x} record.", "Look up a {x} by id."),
-           ("Check the {x} status of", "What is the status of {x}", "Look up {x}"), ("record_id",), ("notify",), _r("active since {}", 2001, 2025)),
-    Action(("update", "{x}"), ("Update a {x} entry.", "Change the priority of a {x}."),
-           ("Update {x}", "Set the {x}", "Change {x}"), ("record_id", "priority"), ("tags",), lambda rng: "updated"),
-    Action(("list", "{x}", "items"), ("List {x} items.", "Search {x} entries."),
-           ("List the {x} items", "Show {x} entries", "Find {x} items"), ("topic",), ("limit", "sort"), _r("{} items", 2, 80)),
-    Action(("schedule", "{x}", "meeting"), ("Schedule a {x} meeting.", "Put a {x} meeting in the calendar."),
-           ("Schedule a {x} meeting", "Set up a {x} meeting", "Book a {x} meeting"), ("person", "date"), ("notify",), lambda rng: "scheduled"),
+    Action(
+        ("get", "weather"),
+        ("Current weather for a city.", "Weather conditions in a place."),
+        ("What's the weather", "Get the weather", "Tell me the weather", "How is the weather", "Check the weather"),
+        ("city",),
+        ("unit_temp", "date"),
+        _r("{} degrees and cloudy", -5, 35),
+    ),
+    Action(
+        ("get", "forecast"),
+        ("Weather forecast for several days.", "Multi-day forecast for a location."),
+        ("Give me the forecast", "What's the forecast", "Show the weather forecast"),
+        ("city", "days"),
+        ("unit_temp",),
+        _r("mostly sunny, highs near {}", 10, 35),
+    ),
+    Action(
+        ("search", "flights"),
+        ("Find flights between two cities.", "Search available flights."),
+        ("Find flights", "Search for flights", "Look up flights", "Are there flights"),
+        ("origin", "destination"),
+        ("date", "passengers", "cabin", "budget"),
+        _r("3 flights found, cheapest {} dollars", 90, 800),
+    ),
+    Action(
+        ("book", "hotel"),
+        ("Book a hotel room.", "Reserve a hotel in a city."),
+        ("Book a hotel", "Reserve a hotel room", "Get me a hotel"),
+        ("city", "nights"),
+        ("guests", "date", "refundable", "budget"),
+        _r("booked, confirmation HT{}", 1000, 9999),
+    ),
+    Action(
+        ("find", "restaurants"),
+        ("Find restaurants nearby.", "Search restaurants in a city."),
+        ("Find restaurants", "Look for a place to eat", "Search for restaurants", "Recommend restaurants"),
+        ("city",),
+        ("cuisine", "price_range", "limit", "sort"),
+        _r("{} restaurants found", 2, 30),
+    ),
+    Action(
+        ("reserve", "table"),
+        ("Reserve a restaurant table.", "Book a table."),
+        ("Reserve a table", "Book a table", "Get us a table"),
+        ("city", "guests"),
+        ("date",),
+        _r("table booked, code T{}", 100, 999),
+    ),
+    Action(
+        ("track", "order"),
+        ("Status of an order.", "Track a shipment by order id."),
+        ("Track order", "Where is my order", "Check the status of order", "What's the status of order"),
+        ("order_id",),
+        ("notify",),
+        _r("out for delivery, {} stops away", 1, 9),
+    ),
+    Action(
+        ("cancel", "order"),
+        ("Cancel an order.", "Cancel a pending order by id."),
+        ("Cancel order", "Please cancel order", "I want to cancel order"),
+        ("order_id",),
+        ("notify",),
+        _r("order cancelled, refund of {} dollars", 5, 400),
+    ),
+    Action(
+        ("ship", "package"),
+        ("Ship a package to an address.", "Create a shipment."),
+        ("Ship a package", "Send a parcel", "Create a shipment"),
+        ("address",),
+        ("priority", "notify"),
+        _r("label created, tracking PK{}", 10000, 99999),
+    ),
+    Action(
+        ("send", "email"),
+        ("Send an email.", "Email someone."),
+        ("Send an email", "Email", "Write an email"),
+        ("recipient", "subject"),
+        ("message",),
+        lambda rng: "sent",
+    ),
+    Action(
+        ("send", "message"),
+        ("Send a text message to a contact.", "Message a contact."),
+        ("Text", "Send a message to", "Message"),
+        ("person", "message"),
+        ("priority",),
+        lambda rng: "delivered",
+    ),
+    Action(
+        ("create", "ticket"),
+        ("Open a support ticket.", "Create a helpdesk ticket."),
+        ("Open a ticket", "Create a support ticket", "File a ticket"),
+        ("subject",),
+        ("priority", "tags"),
+        _r("ticket SUP-{} opened", 100, 9999),
+    ),
+    Action(
+        ("close", "ticket"),
+        ("Close a support ticket.", "Resolve a ticket by id."),
+        ("Close ticket", "Resolve ticket", "Mark as done ticket"),
+        ("ticket_id",),
+        ("notify",),
+        lambda rng: "closed",
+    ),
+    Action(
+        ("find", "recipes"),
+        ("Find recipes from ingredients.", "Search recipes."),
+        ("Find a recipe", "What can I cook", "Suggest recipes", "Give me recipes"),
+        ("ingredients",),
+        ("diet", "limit", "cuisine"),
+        _r("{} recipes found", 2, 25),
+    ),
+    Action(
+        ("search", "news"),
+        ("Search recent news articles.", "Latest news on a topic."),
+        ("Find news", "Search the news", "Show me news", "Get the latest news"),
+        ("topic",),
+        ("limit", "country", "date"),
+        _r("{} articles found", 3, 40),
+    ),
+    Action(
+        ("search", "books"),
+        ("Search a book catalogue.", "Find books on a subject."),
+        ("Find books", "Search for books", "Look up books"),
+        ("topic",),
+        ("limit", "sort"),
+        _r("{} books found", 2, 60),
+    ),
+    Action(
+        ("translate", "text"),
+        ("Translate text.", "Translate a phrase to another language."),
+        ("Translate", "How do you say", "Please translate"),
+        ("text", "lang"),
+        (),
+        lambda rng: rng.choice(("bonjour", "gracias", "danke", "arigato")),
+    ),
+    Action(
+        ("read", "file"),
+        ("Read a file.", "Return a file's contents."),
+        ("Read the file", "Open", "Show me the contents of"),
+        ("path",),
+        (),
+        _r("{} lines", 3, 400),
+    ),
+    Action(
+        ("export", "report"),
+        ("Export a report file.", "Save a report."),
+        ("Export the report", "Save the report", "Download the report"),
+        ("path",),
+        ("format",),
+        lambda rng: "exported",
+    ),
+    Action(
+        ("convert", "currency"),
+        ("Convert money between currencies.", "Currency exchange."),
+        ("Convert", "How much is", "Exchange"),
+        ("amount", "currency_from", "currency_to"),
+        (),
+        _r("{} in the target currency", 5, 9000),
+    ),
+    Action(
+        ("get", "stock", "price"),
+        ("Latest price of a stock.", "Stock quote by ticker."),
+        ("What's the stock price of", "Get a quote for", "How much is a share of"),
+        ("symbol",),
+        ("date",),
+        _r("{} dollars", 5, 900),
+    ),
+    Action(
+        ("resize", "image"),
+        ("Resize an image.", "Scale an image to new dimensions."),
+        ("Resize the image", "Scale", "Shrink the picture"),
+        ("path", "size"),
+        ("format",),
+        lambda rng: "resized",
+    ),
+    Action(
+        ("list", "hotels"),
+        ("List hotels in a city.", "Hotel search."),
+        ("List hotels", "Show hotels", "Which hotels are there"),
+        ("city",),
+        ("price_range", "sort", "include_photos", "limit"),
+        _r("{} hotels found", 2, 50),
+    ),
+    Action(
+        ("add", "contact"),
+        ("Add a contact.", "Save a new contact."),
+        ("Add a contact", "Save the contact", "Create a contact for"),
+        ("person",),
+        ("recipient", "tags"),
+        lambda rng: "contact saved",
+    ),
+    Action(
+        ("calculate", "circle", "area"),
+        ("Area of a circle.", "Compute a circle's area from its radius."),
+        ("Calculate the area of a circle", "What is the area of a circle", "Find the area of a circle"),
+        ("radius",),
+        (),
+        _r("{}.27", 3, 5000),
+    ),
+    Action(
+        ("calculate", "triangle", "area"),
+        ("Area of a triangle from base and height.", "Triangle area."),
+        ("Calculate the area of a triangle", "Find the area of a triangle", "What's the area of a triangle"),
+        ("base", "height"),
+        (),
+        _r("{}", 2, 1800),
+    ),
+    Action(
+        ("square", "area"),
+        ("Area of a square.", "Compute the area of a square."),
+        ("What is the area of a square", "Compute the area of a square"),
+        ("side",),
+        (),
+        _r("{}", 4, 900),
+    ),
+    Action(
+        ("compound", "interest"),
+        ("Compound interest on a deposit.", "Future value with compound interest."),
+        ("Calculate the compound interest", "How much will I have", "Compute compound interest"),
+        ("principal", "rate", "years"),
+        (),
+        _r("{} dollars", 600, 90000),
+    ),
+    Action(
+        ("kinetic", "energy"),
+        ("Kinetic energy of a moving object.", "Compute kinetic energy."),
+        ("Calculate the kinetic energy of an object", "What is the kinetic energy of a body", "Find the kinetic energy"),
+        ("mass", "velocity"),
+        (),
+        _r("{} joules", 1, 90000),
+    ),
+    Action(
+        ("calculate", "density"),
+        ("Density from mass and volume.", "Compute density."),
+        ("Calculate the density of an object", "What's the density of a sample", "Find the density"),
+        ("mass", "volume"),
+        (),
+        _r("{}.5", 1, 90),
+    ),
+    Action(
+        ("factorial",),
+        ("Factorial of a number.", "Compute n!."),
+        ("What is the factorial", "Compute the factorial", "Calculate the factorial"),
+        ("n",),
+        (),
+        _r("{}", 6, 999999),
+    ),
+    Action(
+        ("fibonacci",),
+        ("Fibonacci sequence up to n terms.", "The first n Fibonacci numbers."),
+        ("Give me the Fibonacci sequence", "List the Fibonacci numbers", "Compute the Fibonacci series"),
+        ("n",),
+        (),
+        _r("{} terms", 3, 40),
+    ),
+    Action(
+        ("gcd",),
+        ("Greatest common divisor of two integers.", "Highest common factor."),
+        ("Find the greatest common divisor", "What is the GCD", "Compute the highest common factor"),
+        ("a", "b"),
+        (),
+        _r("{}", 1, 50),
+    ),
+    Action(
+        ("lcm",),
+        ("Least common multiple of two integers.", "Lowest common multiple."),
+        ("Find the least common multiple", "What is the LCM", "Compute the lowest common multiple"),
+        ("a", "b"),
+        (),
+        _r("{}", 10, 9000),
+    ),
+    Action(
+        ("calculate", "average"),
+        ("Mean of a list of numbers.", "Average value."),
+        ("What is the average", "Compute the mean", "Find the average"),
+        ("numbers",),
+        (),
+        _r("{}.4", 2, 90),
+    ),
+    Action(
+        ("calculate", "speed"),
+        ("Average speed from distance and time.", "Speed over a trip."),
+        ("What's the average speed for a trip", "Calculate the speed for a distance", "Find the speed for a drive"),
+        ("distance", "time_h"),
+        (),
+        _r("{} km/h", 5, 200),
+    ),
+    Action(
+        ("get", "population"),
+        ("Population of a country.", "How many people live in a country."),
+        ("What is the population", "How many people live", "Get the population"),
+        ("country",),
+        ("date",),
+        _r("{} million", 1, 900),
+    ),
+    Action(
+        ("get", "{x}", "status"),
+        ("Status of a {x} record.", "Look up a {x} by id."),
+        ("Check the {x} status of", "What is the status of {x}", "Look up {x}"),
+        ("record_id",),
+        ("notify",),
+        _r("active since {}", 2001, 2025),
+    ),
+    Action(
+        ("update", "{x}"),
+        ("Update a {x} entry.", "Change the priority of a {x}."),
+        ("Update {x}", "Set the {x}", "Change {x}"),
+        ("record_id", "priority"),
+        ("tags",),
+        lambda rng: "updated",
+    ),
+    Action(
+        ("list", "{x}", "items"),
+        ("List {x} items.", "Search {x} entries."),
+        ("List the {x} items", "Show {x} entries", "Find {x} items"),
+        ("topic",),
+        ("limit", "sort"),
+        _r("{} items", 2, 80),
+    ),
+    Action(
+        ("schedule", "{x}", "meeting"),
+        ("Schedule a {x} meeting.", "Put a {x} meeting in the calendar."),
+        ("Schedule a {x} meeting", "Set up a {x} meeting", "Book a {x} meeting"),
+        ("person", "date"),
+        ("notify",),
+        lambda rng: "scheduled",
+    ),
 )
 
 SYSTEMS = (
-    "You are a helpful assistant.", "Use the tools when they help.", "Answer briefly.", "You are an assistant with tools.",
-    "Help the user. Call a tool when one fits.", "Be concise and accurate.",
+    "You are a helpful assistant.",
+    "Use the tools when they help.",
+    "Answer briefly.",
+    "You are an assistant with tools.",
+    "Help the user. Call a tool when one fits.",
+    "Be concise and accurate.",
 )
 NO_TOOL_ANSWERS = (
-    "None of my tools can do that.", "I can't do that with the tools I have.", "Sorry, no available tool fits that request.",
-    "I have no tool for that.", "That is outside what my tools can do.",
+    "None of my tools can do that.",
+    "I can't do that with the tools I have.",
+    "Sorry, no available tool fits that request.",
+    "I have no tool for that.",
+    "That is outside what my tools can do.",
 )
 CHATTER = (
-    "Tell me a joke.", "Who wrote Hamlet?", "How are you today?", "What is the meaning of life?", "Write a haiku about rain.",
-    "Thanks, that's all.", "What's your favourite colour?", "Explain photosynthesis in one sentence.", "Say hello to my friend.",
-    "Can you sing a song?", "What is the capital of France?", "Recommend a good movie.",
+    "Tell me a joke.",
+    "Who wrote Hamlet?",
+    "How are you today?",
+    "What is the meaning of life?",
+    "Write a haiku about rain.",
+    "Thanks, that's all.",
+    "What's your favourite colour?",
+    "Explain photosynthesis in one sentence.",
+    "Say hello to my friend.",
+    "Can you sing a song?",
+    "What is the capital of France?",
+    "Recommend a good movie.",
 )
 ANSWERS = ("The result is {r}.", "Here it is: {r}.", "Done: {r}.", "{R}.", "The tool says: {r}.")
 JOINS = (" Also, ", " And ", " Then ", ". Also ", " and also ")
@@ -340,7 +685,10 @@ def make_tool(rng: random.Random, action: Action) -> Tool:
         names[kind] = pname
         props[pname] = dict(param.schema)
     description = rng.choice(action.descriptions).replace("{x}", word)
-    function: dict[str, Any] = {"name": name, "parameters": {"type": "object", "properties": props, "required": [names[k] for k in action.required]}}
+    function: dict[str, Any] = {
+        "name": name,
+        "parameters": {"type": "object", "properties": props, "required": [names[k] for k in action.required]},
+    }
     if rng.random() < 0.9:
         function = {"name": name, "description": description, "parameters": function["parameters"]}
     return Tool(action, name, names, {"type": "function", "function": function}, word)
@@ -378,7 +726,7 @@ def request(rng: random.Random, tool: Tool, split: str) -> tuple[str, dict[str, 
         args[pname] = value
         parts.append(mention(rng, kind, value))
     required = [p for k, p in tool.names.items() if k in tool.action.required]
-    ordered = parts[: len(required)] + rng.sample(parts[len(required):], len(parts) - len(required))
+    ordered = parts[: len(required)] + rng.sample(parts[len(required) :], len(parts) - len(required))
     text = (opening + " " + " ".join(ordered)).strip()
     return text, {p: args[p] for p in tool.names.values() if p in args}, held
 
@@ -398,7 +746,9 @@ def _listing(rng: random.Random, chosen: list[Tool], exclude: set[Action]) -> li
 
 
 def _calls(calls: list[tuple[Tool, dict[str, Any]]]) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": t.name, "args": args, "id": f"call_{i}", "type": "tool_call"} for i, (t, args) in enumerate(calls)])
+    return AIMessage(
+        "", tool_calls=[{"name": t.name, "args": args, "id": f"call_{i}", "type": "tool_call"} for i, (t, args) in enumerate(calls)]
+    )
 
 
 def make_example(rng: random.Random, split: str) -> Example | None:
@@ -425,7 +775,9 @@ def make_example(rng: random.Random, split: str) -> Example | None:
         if second_args == args:
             return None
         varying = [p for p in args if p in second_args and args[p] != second_args[p]]
-        same_rest = len(varying) == 1 and {p: v for p, v in args.items() if p not in varying} == {p: v for p, v in second_args.items() if p not in varying}
+        same_rest = len(varying) == 1 and {p: v for p, v in args.items() if p not in varying} == {
+            p: v for p, v in second_args.items() if p not in varying
+        }
         value = second_args[varying[0]] if varying else None
         if same_rest and isinstance(value, (str, int, float)) and not isinstance(value, bool) and text.endswith(_show(args[varying[0]])):
             text = f"{text} and {_show(value)}"
@@ -446,7 +798,10 @@ def make_example(rng: random.Random, split: str) -> Example | None:
     messages = [*system, HumanMessage(text), _calls(calls)]
     if kind == "answer":
         result = action.result(rng)
-        messages += [ToolMessage(result, tool_call_id="call_0"), AIMessage(rng.choice(ANSWERS).format(r=result, R=result[:1].upper() + result[1:]))]
+        messages += [
+            ToolMessage(result, tool_call_id="call_0"),
+            AIMessage(rng.choice(ANSWERS).format(r=result, R=result[:1].upper() + result[1:])),
+        ]
     keys = tuple(sorted({t.signature for t, _ in calls}))
     return Example(swift_row(messages, [t.schema for t in listed]), keys, kind, held)
 

@@ -54,63 +54,124 @@ MATH_ITEMS: tuple[tuple[str, str, str], ...] = (
 """(question, tool, reference argument): any call the tool gives the same value for is exact."""
 
 ROUTER_ITEMS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("According to our documents, when did the Hollin Ferry start running?",
-     (("retrieval", "According to our documents, when did the Hollin Ferry start running?"),)),
+    (
+        "According to our documents, when did the Hollin Ferry start running?",
+        (("retrieval", "According to our documents, when did the Hollin Ferry start running?"),),
+    ),
     ("Quick sum for me: 18% of 950.", (("math", "Quick sum for me: 18% of 950."),)),
-    ("Draft an email to Sam saying the launch moved to Friday.",
-     (("writing", "Draft an email to Sam saying the launch moved to Friday."),)),
-    ("How much is 1200 over 16? Put the result in a short note for the team.",
-     (("math", "How much is 1200 over 16?"), ("writing", "Put the result in a short note for the team."))),
-    ("Check the files for how many seats the Varnel Arena has. Then tell me what 40% of 9,000 is.",
-     (("retrieval", "Check the files for how many seats the Varnel Arena has."), ("math", "Then tell me what 40% of 9,000 is."))),
-    ("Who started Orlec Labs, going by the docs? Write it up as a two-sentence summary.",
-     (("retrieval", "Who started Orlec Labs, going by the docs?"), ("writing", "Write it up as a two-sentence summary."))),
+    (
+        "Draft an email to Sam saying the launch moved to Friday.",
+        (("writing", "Draft an email to Sam saying the launch moved to Friday."),),
+    ),
+    (
+        "How much is 1200 over 16? Put the result in a short note for the team.",
+        (("math", "How much is 1200 over 16?"), ("writing", "Put the result in a short note for the team.")),
+    ),
+    (
+        "Check the files for how many seats the Varnel Arena has. Then tell me what 40% of 9,000 is.",
+        (("retrieval", "Check the files for how many seats the Varnel Arena has."), ("math", "Then tell me what 40% of 9,000 is.")),
+    ),
+    (
+        "Who started Orlec Labs, going by the docs? Write it up as a two-sentence summary.",
+        (("retrieval", "Who started Orlec Labs, going by the docs?"), ("writing", "Write it up as a two-sentence summary.")),
+    ),
     ("If 3x + 5 = 26, what's x?", (("math", "If 3x + 5 = 26, what's x?"),)),
-    ("Dig up the opening hours of the Tamsin library from the knowledge base.",
-     (("retrieval", "Dig up the opening hours of the Tamsin library from the knowledge base."),)),
-    ("Write a memo reminding everyone that the office is closed on Monday.",
-     (("writing", "Write a memo reminding everyone that the office is closed on Monday."),)),
-    ("What does the handbook say about the travel allowance? Work out 12 times 35 as well.",
-     (("retrieval", "What does the handbook say about the travel allowance?"), ("math", "Work out 12 times 35 as well."))),
-    ("Figure out 7.5% interest on $4,000 for one year, then email the answer to Priya.",
-     (("math", "Figure out 7.5% interest on $4,000 for one year,"), ("writing", "then email the answer to Priya."))),
+    (
+        "Dig up the opening hours of the Tamsin library from the knowledge base.",
+        (("retrieval", "Dig up the opening hours of the Tamsin library from the knowledge base."),),
+    ),
+    (
+        "Write a memo reminding everyone that the office is closed on Monday.",
+        (("writing", "Write a memo reminding everyone that the office is closed on Monday."),),
+    ),
+    (
+        "What does the handbook say about the travel allowance? Work out 12 times 35 as well.",
+        (("retrieval", "What does the handbook say about the travel allowance?"), ("math", "Work out 12 times 35 as well.")),
+    ),
+    (
+        "Figure out 7.5% interest on $4,000 for one year, then email the answer to Priya.",
+        (("math", "Figure out 7.5% interest on $4,000 for one year,"), ("writing", "then email the answer to Priya.")),
+    ),
     ("Look up the height of Mount Kessar in our notes.", (("retrieval", "Look up the height of Mount Kessar in our notes."),)),
     ("Could you work out 2 to the 16th?", (("math", "Could you work out 2 to the 16th?"),)),
-    ("Summarize in one line why the Delta project slipped, using what the reports say.",
-     (("retrieval", "Find in the reports why the Delta project slipped."), ("writing", "Summarize it in one line."))),
+    (
+        "Summarize in one line why the Delta project slipped, using what the reports say.",
+        (("retrieval", "Find in the reports why the Delta project slipped."), ("writing", "Summarize it in one line.")),
+    ),
     ("Compose a thank-you note to the volunteers.", (("writing", "Compose a thank-you note to the volunteers."),)),
-    ("Search the docs for the capital of the Brenn province, then write Omar a short email with it.",
-     (("retrieval", "Search the docs for the capital of the Brenn province,"), ("writing", "then write Omar a short email with it."))),
+    (
+        "Search the docs for the capital of the Brenn province, then write Omar a short email with it.",
+        (("retrieval", "Search the docs for the capital of the Brenn province,"), ("writing", "then write Omar a short email with it.")),
+    ),
     ("How many days are in 26 weeks?", (("math", "How many days are in 26 weeks?"),)),
-    ("Find the warranty period of the Quellon kettle in the manuals and compute 3 times it.",
-     (("retrieval", "Find the warranty period of the Quellon kettle in the manuals"), ("math", "compute 3 times it."))),
-    ("Please recap yesterday's meeting for the board in under 50 words.",
-     (("writing", "Please recap yesterday's meeting for the board in under 50 words."),)),
-    ("Which river runs through Castavel, per the guide? And what is 999 + 1?",
-     (("retrieval", "Which river runs through Castavel, per the guide?"), ("math", "And what is 999 + 1?"))),
+    (
+        "Find the warranty period of the Quellon kettle in the manuals and compute 3 times it.",
+        (("retrieval", "Find the warranty period of the Quellon kettle in the manuals"), ("math", "compute 3 times it.")),
+    ),
+    (
+        "Please recap yesterday's meeting for the board in under 50 words.",
+        (("writing", "Please recap yesterday's meeting for the board in under 50 words."),),
+    ),
+    (
+        "Which river runs through Castavel, per the guide? And what is 999 + 1?",
+        (("retrieval", "Which river runs through Castavel, per the guide?"), ("math", "And what is 999 + 1?")),
+    ),
 )
 """(request, the (agent, task) handoffs it needs, in order): scored on the agents."""
 
 WRITING_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Could you jot down a note about the fire drill?", ("The fire drill is on Thursday at 11:00.", "Everyone meets in the north car park.")),
+    (
+        "Could you jot down a note about the fire drill?",
+        ("The fire drill is on Thursday at 11:00.", "Everyone meets in the north car park."),
+    ),
     ("Email Lena to say the invoice was paid.", ("Invoice #4410 was paid on March 3.", "The amount was $2,300.")),
-    ("Give me a summary of the survey results in two sentences.", ("412 customers answered the survey.", "68% rated the service as good.", "Delivery times got the most complaints.")),
+    (
+        "Give me a summary of the survey results in two sentences.",
+        ("412 customers answered the survey.", "68% rated the service as good.", "Delivery times got the most complaints."),
+    ),
     ("Write a note for the kitchen staff in at most 25 words.", ("The dishwasher is broken until Tuesday.", "Please wash cups by hand.")),
-    ("Let Marco know by email that his laptop is ready, in three sentences.", ("Marco's laptop was repaired.", "It can be collected from IT on floor 2.", "The battery was replaced.")),
+    (
+        "Let Marco know by email that his laptop is ready, in three sentences.",
+        ("Marco's laptop was repaired.", "It can be collected from IT on floor 2.", "The battery was replaced."),
+    ),
     ("A one-sentence recap of the quarter, please.", ("Revenue grew 9% in the third quarter.", "Costs stayed flat.")),
-    ("Send the team an email about the new parking rules, 40 words max.", ("Parking permits are required from May 1.", "Permits are free and issued by reception.")),
+    (
+        "Send the team an email about the new parking rules, 40 words max.",
+        ("Parking permits are required from May 1.", "Permits are free and issued by reception."),
+    ),
     ("Memo for the night shift: the alarm code changes.", ("The alarm code changes on Friday.", "The new code is sent by text message.")),
-    ("Summarize the trip for the finance team in 30 words or fewer.", ("The Lisbon trip cost $3,120.", "It lasted four days.", "Two clients signed contracts.")),
-    ("Write Dana an email with the exam results in exactly four sentences.", ("Dana passed the safety exam.", "The score was 88 out of 100.", "The certificate arrives next week.")),
+    (
+        "Summarize the trip for the finance team in 30 words or fewer.",
+        ("The Lisbon trip cost $3,120.", "It lasted four days.", "Two clients signed contracts."),
+    ),
+    (
+        "Write Dana an email with the exam results in exactly four sentences.",
+        ("Dana passed the safety exam.", "The score was 88 out of 100.", "The certificate arrives next week."),
+    ),
     ("Leave a note for Ravi that the server move is done, in two sentences.", ("The server move finished at 02:00.", "No data was lost.")),
-    ("Can you sum up the outage in under 40 words?", ("The website was down for 35 minutes on Sunday.", "A faulty update caused it.", "The update was rolled back.")),
-    ("Please email the landlord that the heating is broken. Keep it under 45 words.", ("The heating in flat 3B stopped working on Monday.", "The flat is at 14 degrees.")),
-    ("Note to self, three sentences: the dentist appointment.", ("The dentist appointment is on June 9 at 15:30.", "It is at the Park Street clinic.", "Bring the insurance card.")),
+    (
+        "Can you sum up the outage in under 40 words?",
+        ("The website was down for 35 minutes on Sunday.", "A faulty update caused it.", "The update was rolled back."),
+    ),
+    (
+        "Please email the landlord that the heating is broken. Keep it under 45 words.",
+        ("The heating in flat 3B stopped working on Monday.", "The flat is at 14 degrees."),
+    ),
+    (
+        "Note to self, three sentences: the dentist appointment.",
+        ("The dentist appointment is on June 9 at 15:30.", "It is at the Park Street clinic.", "Bring the insurance card."),
+    ),
     ("Write a brief overview of the hiring plan.", ("Four engineers will be hired this year.", "Interviews start in April.")),
     ("Shoot Kai a quick email: the demo is moved to 3 pm.", ("The product demo moved to 15:00 today.", "It stays in room 4A.")),
-    ("Summary for the newsletter, exactly three sentences.", ("The garden club planted 120 trees.", "Forty volunteers helped.", "The next planting day is in October.")),
+    (
+        "Summary for the newsletter, exactly three sentences.",
+        ("The garden club planted 120 trees.", "Forty volunteers helped.", "The next planting day is in October."),
+    ),
     ("I need a note in one sentence about the water being off.", ("The water is off on Wednesday from 9:00 to 12:00.",)),
-    ("Email the supplier that order 5521 arrived damaged, in no more than 50 words.", ("Order 5521 arrived on Tuesday.", "Six of the twenty chairs were damaged.", "We would like replacements.")),
+    (
+        "Email the supplier that order 5521 arrived damaged, in no more than 50 words.",
+        ("Order 5521 arrived on Tuesday.", "Six of the twenty chairs were damaged.", "We would like replacements."),
+    ),
     ("TL;DR of the budget review in two sentences.", ("The marketing budget was cut by 10%.", "The savings go to customer support.")),
 )
 """(request, facts): scored on the form and length `parse_request` reads from the request."""
@@ -127,7 +188,11 @@ RETRIEVAL_ITEMS: tuple[tuple[str, str, str], ...] = (
     ("Why did the Delta project slip?", "The Delta project slipped because the supplier delivered the sensors late.", "delta-project.md"),
     ("What is the capital of the Brenn province?", "The capital of the Brenn province is Olvar.", "brenn-province.md"),
     ("Which year was Orlec Labs set up in?", "Orlec Labs was founded in 2009.", "orlec-labs.md"),
-    ("What is the boiling-dry protection of the Quellon kettle called?", "The Quellon kettle's protection is called SafeStop.", "quellon-kettle.md"),
+    (
+        "What is the boiling-dry protection of the Quellon kettle called?",
+        "The Quellon kettle's protection is called SafeStop.",
+        "quellon-kettle.md",
+    ),
 )
 """(question, reference answer, the document that holds it): scored on the search and the citation."""
 

@@ -32,11 +32,36 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
 TIMES = ("8:30", "9:00", "9:15", "10:00", "10:30", "11:00", "13:00", "14:00", "14:30", "15:45", "16:00", "17:30")
 _LOWERABLE = {
-    "The", "It", "A", "An", "Please", "This", "There", "Our", "Your", "Each", "All", "Order", "Flight", "Sales",
-    "Revenue", "Tickets", "Backups", "Registration", "Lunch", "Parking", "Check-in", "That", "Calculators",
+    "The",
+    "It",
+    "A",
+    "An",
+    "Please",
+    "This",
+    "There",
+    "Our",
+    "Your",
+    "Each",
+    "All",
+    "Order",
+    "Flight",
+    "Sales",
+    "Revenue",
+    "Tickets",
+    "Backups",
+    "Registration",
+    "Lunch",
+    "Parking",
+    "Check-in",
+    "That",
+    "Calculators",
 }
 TONES = ("formal", "friendly", "neutral")
-TONE_WORDS = {"formal": ("formal", "polite", "professional"), "friendly": ("friendly", "casual", "warm"), "neutral": ("short", "brief", "quick")}
+TONE_WORDS = {
+    "formal": ("formal", "polite", "professional"),
+    "friendly": ("friendly", "casual", "warm"),
+    "neutral": ("short", "brief", "quick"),
+}
 
 
 @dataclass(frozen=True)
@@ -57,104 +82,136 @@ def _money(rng: random.Random, low: int, high: int) -> str:
 
 def _meeting(rng: random.Random) -> Topic:
     project = invented_word(rng)
-    return Topic(rng.choice((f"the {project} review", "the meeting change", f"the new time of the {project} review")), (
-        f"The {project} review moved to {rng.choice(DAYS)} at {rng.choice(TIMES)}.",
-        f"It will take place in room {rng.randint(1, 9)}{rng.choice('ABCD')}.",
-        f"Please bring {rng.choice(('the latest figures', 'your laptop', 'the draft slides', 'questions for the team'))}.",
-    ))
+    return Topic(
+        rng.choice((f"the {project} review", "the meeting change", f"the new time of the {project} review")),
+        (
+            f"The {project} review moved to {rng.choice(DAYS)} at {rng.choice(TIMES)}.",
+            f"It will take place in room {rng.randint(1, 9)}{rng.choice('ABCD')}.",
+            f"Please bring {rng.choice(('the latest figures', 'your laptop', 'the draft slides', 'questions for the team'))}.",
+        ),
+    )
 
 
 def _delivery(rng: random.Random) -> Topic:
     order = rng.randint(1000, 99999)
-    return Topic(rng.choice(("the delayed order", f"order #{order}", "the late delivery")), (
-        f"Order #{order} will arrive on {rng.choice(DAYS)}, {rng.randint(2, 9)} days late.",
-        f"The delay was caused by {rng.choice(('a storm', 'a customs check', 'a missing part', 'a strike at the port'))}.",
-        f"A refund of {_money(rng, 5, 400)} has been issued.",
-    ))
+    return Topic(
+        rng.choice(("the delayed order", f"order #{order}", "the late delivery")),
+        (
+            f"Order #{order} will arrive on {rng.choice(DAYS)}, {rng.randint(2, 9)} days late.",
+            f"The delay was caused by {rng.choice(('a storm', 'a customs check', 'a missing part', 'a strike at the port'))}.",
+            f"A refund of {_money(rng, 5, 400)} has been issued.",
+        ),
+    )
 
 
 def _project(rng: random.Random) -> Topic:
     project = invented_word(rng)
-    return Topic(rng.choice((f"the {project} project", f"progress on {project}", f"the status of {project}")), (
-        f"The {project} project is {rng.randint(10, 95)}% complete.",
-        f"The next milestone is due on {_date(rng)}.",
-        f"{person(rng)} is leading the testing.",
-    ))
+    return Topic(
+        rng.choice((f"the {project} project", f"progress on {project}", f"the status of {project}")),
+        (
+            f"The {project} project is {rng.randint(10, 95)}% complete.",
+            f"The next milestone is due on {_date(rng)}.",
+            f"{person(rng)} is leading the testing.",
+        ),
+    )
 
 
 def _budget(rng: random.Random) -> Topic:
     event = rng.choice(("offsite", "launch party", "office move", "training week", "trade fair"))
-    return Topic(rng.choice((f"the {event} budget", f"the cost of the {event}", "the budget")), (
-        f"The total cost of the {event} is {_money(rng, 300, 250_000)}.",
-        f"That is {rng.randint(2, 30)}% under budget.",
-        f"The money comes from the {rng.choice(('marketing', 'travel', 'research', 'operations'))} budget.",
-    ))
+    return Topic(
+        rng.choice((f"the {event} budget", f"the cost of the {event}", "the budget")),
+        (
+            f"The total cost of the {event} is {_money(rng, 300, 250_000)}.",
+            f"That is {rng.randint(2, 30)}% under budget.",
+            f"The money comes from the {rng.choice(('marketing', 'travel', 'research', 'operations'))} budget.",
+        ),
+    )
 
 
 def _event(rng: random.Random) -> Topic:
     event = rng.choice(("summer party", "book club", "charity run", "quiz night", "open day"))
-    return Topic(rng.choice((f"the {event}", f"the plans for the {event}")), (
-        f"The {event} starts at {rng.choice(TIMES)} on {rng.choice(DAYS)}.",
-        f"Tickets cost {_money(rng, 5, 80)}.",
-        f"{rng.randint(8, 300)} guests have replied so far.",
-    ))
+    return Topic(
+        rng.choice((f"the {event}", f"the plans for the {event}")),
+        (
+            f"The {event} starts at {rng.choice(TIMES)} on {rng.choice(DAYS)}.",
+            f"Tickets cost {_money(rng, 5, 80)}.",
+            f"{rng.randint(8, 300)} guests have replied so far.",
+        ),
+    )
 
 
 def _sales(rng: random.Random) -> Topic:
     quarter = rng.choice(("the first quarter", "the second quarter", "the third quarter", "the fourth quarter"))
-    return Topic(rng.choice(("the sales results", f"sales in {quarter}", "the quarterly results")), (
-        f"Sales rose {rng.randint(2, 45)}% in {quarter}.",
-        f"Revenue reached ${rng.randint(2, 900)} million.",
-        f"The best seller was the {invented_word(rng)} {rng.choice(('lamp', 'chair', 'backpack', 'kettle', 'bike'))}.",
-    ))
+    return Topic(
+        rng.choice(("the sales results", f"sales in {quarter}", "the quarterly results")),
+        (
+            f"Sales rose {rng.randint(2, 45)}% in {quarter}.",
+            f"Revenue reached ${rng.randint(2, 900)} million.",
+            f"The best seller was the {invented_word(rng)} {rng.choice(('lamp', 'chair', 'backpack', 'kettle', 'bike'))}.",
+        ),
+    )
 
 
 def _travel(rng: random.Random) -> Topic:
     city = place(rng)
-    return Topic(rng.choice((f"the trip to {city}", "the travel plans", f"the {city} trip")), (
-        f"Flight {rng.choice('ABCDEFGKLMNPRSTUVWXYZ')}{rng.choice('ABCDEFGKLMNPRSTUVWXYZ')}{rng.randint(100, 9999)} leaves for {city} at {rng.choice(TIMES)} on {rng.choice(DAYS)}.",
-        f"The hotel is the {invented_word(rng)} Inn.",
-        f"Check-in opens at {rng.choice(TIMES)}.",
-    ))
+    return Topic(
+        rng.choice((f"the trip to {city}", "the travel plans", f"the {city} trip")),
+        (
+            f"Flight {rng.choice('ABCDEFGKLMNPRSTUVWXYZ')}{rng.choice('ABCDEFGKLMNPRSTUVWXYZ')}{rng.randint(100, 9999)} leaves for {city} at {rng.choice(TIMES)} on {rng.choice(DAYS)}.",
+            f"The hotel is the {invented_word(rng)} Inn.",
+            f"Check-in opens at {rng.choice(TIMES)}.",
+        ),
+    )
 
 
 def _outage(rng: random.Random) -> Topic:
     system = rng.choice(("email server", "booking system", "shared drive", "payroll system", "website"))
-    return Topic(rng.choice((f"the {system} maintenance", f"the planned {system} outage", "the maintenance window")), (
-        f"The {system} will be offline on {rng.choice(DAYS)} from {rng.choice(TIMES[:6])} to {rng.choice(TIMES[6:])}.",
-        "Backups will run before the work starts.",
-        f"{person(rng)} is the contact for questions.",
-    ))
+    return Topic(
+        rng.choice((f"the {system} maintenance", f"the planned {system} outage", "the maintenance window")),
+        (
+            f"The {system} will be offline on {rng.choice(DAYS)} from {rng.choice(TIMES[:6])} to {rng.choice(TIMES[6:])}.",
+            "Backups will run before the work starts.",
+            f"{person(rng)} is the contact for questions.",
+        ),
+    )
 
 
 def _exam(rng: random.Random) -> Topic:
     course = rng.choice(("statistics", "chemistry", "history", "French", "biology", "accounting"))
     first = rng.randint(1, 9)
-    return Topic(rng.choice((f"the {course} exam", f"the upcoming {course} exam")), (
-        f"The {course} exam is on {_date(rng)}.",
-        f"It covers chapters {first} to {first + rng.randint(2, 8)}.",
-        f"Calculators {rng.choice(('are', 'are not'))} allowed.",
-    ))
+    return Topic(
+        rng.choice((f"the {course} exam", f"the upcoming {course} exam")),
+        (
+            f"The {course} exam is on {_date(rng)}.",
+            f"It covers chapters {first} to {first + rng.randint(2, 8)}.",
+            f"Calculators {rng.choice(('are', 'are not'))} allowed.",
+        ),
+    )
 
 
 def _hiring(rng: random.Random) -> Topic:
     newcomer, team = rng.choice(FIRST_NAMES), rng.choice(("design", "sales", "support", "data", "finance"))
-    return Topic(rng.choice((f"{newcomer} joining the {team} team", "the new hire", f"the new {team} colleague")), (
-        f"{newcomer} joins the {team} team on {_date(rng)}.",
-        f"{rng.choice([n for n in FIRST_NAMES if n != newcomer])} will be the mentor.",
-        "The first week is for training.",
-    ))
+    return Topic(
+        rng.choice((f"{newcomer} joining the {team} team", "the new hire", f"the new {team} colleague")),
+        (
+            f"{newcomer} joins the {team} team on {_date(rng)}.",
+            f"{rng.choice([n for n in FIRST_NAMES if n != newcomer])} will be the mentor.",
+            "The first week is for training.",
+        ),
+    )
 
 
 def _math_answer(rng: random.Random) -> Topic:
     p, x = rng.choice((5, 10, 12, 15, 18, 20, 25, 30, 40)), rng.randint(20, 9000)
     value = Fraction(p * x, 100)
     shown = str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
-    facts = rng.choice((
-        (f"{p}% of {x} is {shown}.",),
-        (f"The answer is {shown}.",),
-        (f"The total comes to ${shown}.", f"That includes a discount of {p}%."),
-    ))
+    facts = rng.choice(
+        (
+            (f"{p}% of {x} is {shown}.",),
+            (f"The answer is {shown}.",),
+            (f"The total comes to ${shown}.", f"That includes a discount of {p}%."),
+        )
+    )
     return Topic(rng.choice(("the result", "the calculation", "the answer")), facts)
 
 
@@ -169,40 +226,79 @@ def _document_fact(rng: random.Random) -> Topic:
 
 
 TOPICS: tuple[Callable[[random.Random], Topic], ...] = (
-    _meeting, _delivery, _project, _budget, _event, _sales, _travel, _outage, _exam, _hiring, _math_answer, _document_fact,
+    _meeting,
+    _delivery,
+    _project,
+    _budget,
+    _event,
+    _sales,
+    _travel,
+    _outage,
+    _exam,
+    _hiring,
+    _math_answer,
+    _document_fact,
 )
 
 EMAIL_TASKS = (
-    "Write {a_tone}email to {to} about {topic}{len}.", "Email {to} about {topic}{len}.",
-    "Send {to} {a_tone}email about {topic}{len}.", "Draft an email to {to} on {topic}{len}.",
-    "Can you email {to} about {topic}{len}?", "Let {to} know by email about {topic}{len}.",
-    "Compose {a_tone}e-mail for {to} on {topic}{len}.", "Please write {to} {a_tone}email covering {topic}{len}.",
-    "Email {to} what we know about {topic}{len}.", "Mail {to} an update on {topic}{len}.",
+    "Write {a_tone}email to {to} about {topic}{len}.",
+    "Email {to} about {topic}{len}.",
+    "Send {to} {a_tone}email about {topic}{len}.",
+    "Draft an email to {to} on {topic}{len}.",
+    "Can you email {to} about {topic}{len}?",
+    "Let {to} know by email about {topic}{len}.",
+    "Compose {a_tone}e-mail for {to} on {topic}{len}.",
+    "Please write {to} {a_tone}email covering {topic}{len}.",
+    "Email {to} what we know about {topic}{len}.",
+    "Mail {to} an update on {topic}{len}.",
 )
 NOTE_TASKS = (
-    "Write {a_tone}note about {topic}{len}.", "Jot down a quick note on {topic}{len}.",
-    "Leave {a_tone}note for {to} about {topic}{len}.", "Make a reminder about {topic}{len}.",
-    "Draft a memo on {topic}{len}.", "Write a note for {to}{len}.", "Take a note of {topic}{len}.",
-    "Turn these facts into a note{len}.", "Note down {topic} for {to}{len}.", "Write {to} {a_tone}note on {topic}{len}.",
+    "Write {a_tone}note about {topic}{len}.",
+    "Jot down a quick note on {topic}{len}.",
+    "Leave {a_tone}note for {to} about {topic}{len}.",
+    "Make a reminder about {topic}{len}.",
+    "Draft a memo on {topic}{len}.",
+    "Write a note for {to}{len}.",
+    "Take a note of {topic}{len}.",
+    "Turn these facts into a note{len}.",
+    "Note down {topic} for {to}{len}.",
+    "Write {to} {a_tone}note on {topic}{len}.",
 )
 SUMMARY_TASKS = (
-    "Summarize the facts{len}.", "Write a summary of {topic}{len}.", "Give me a recap of {topic}{len}.",
-    "Sum up what we know about {topic}{len}.", "Summarize what you found{len}.", "Provide an overview of {topic}{len}.",
-    "Write {a_tone}summary for {to}{len}.", "Summarise {topic}{len}.", "Can you give a short summary of {topic}{len}?",
+    "Summarize the facts{len}.",
+    "Write a summary of {topic}{len}.",
+    "Give me a recap of {topic}{len}.",
+    "Sum up what we know about {topic}{len}.",
+    "Summarize what you found{len}.",
+    "Provide an overview of {topic}{len}.",
+    "Write {a_tone}summary for {to}{len}.",
+    "Summarise {topic}{len}.",
+    "Can you give a short summary of {topic}{len}?",
     "Summarize {topic} for {to}{len}.",
 )
 FOLLOW_UPS = (
-    ("email", "Then email {to} the result{len}."), ("note", "Then write a short note with the answer{len}."),
-    ("email", "Email {to} what you find{len}."), ("summary", "Then summarize it for {to}{len}."),
-    ("note", "Put the result in a note for {to}{len}."), ("email", "Then draft {a_tone}email to {to} with the answer{len}."),
-    ("summary", "After that, write a summary{len}."), ("email", "Send the answer to {to} by email{len}."),
-    ("note", "Then write {to} a note about it{len}."), ("summary", "Finally, give {to} a recap{len}."),
+    ("email", "Then email {to} the result{len}."),
+    ("note", "Then write a short note with the answer{len}."),
+    ("email", "Email {to} what you find{len}."),
+    ("summary", "Then summarize it for {to}{len}."),
+    ("note", "Put the result in a note for {to}{len}."),
+    ("email", "Then draft {a_tone}email to {to} with the answer{len}."),
+    ("summary", "After that, write a summary{len}."),
+    ("email", "Send the answer to {to} by email{len}."),
+    ("note", "Then write {to} a note about it{len}."),
+    ("summary", "Finally, give {to} a recap{len}."),
 )
 TASKS = {"email": EMAIL_TASKS, "note": NOTE_TASKS, "summary": SUMMARY_TASKS}
 
 WORD_LIMITS = (
-    " in at most {n} words", " in no more than {n} words", " within {n} words", ", {n} words max",
-    " ({n} words or fewer)", ", up to {n} words", " in a maximum of {n} words", ", keeping it to {n} words at most",
+    " in at most {n} words",
+    " in no more than {n} words",
+    " within {n} words",
+    ", {n} words max",
+    " ({n} words or fewer)",
+    ", up to {n} words",
+    " in a maximum of {n} words",
+    ", keeping it to {n} words at most",
 )
 WORD_LIMITS_STRICT = (" in under {n} words", " in fewer than {n} words", " in less than {n} words")
 SENTENCE_COUNTS = (" in {n} sentences", " in exactly {n} sentences", " using {n} sentences", " as {n} sentences")
@@ -220,7 +316,11 @@ OUTROS = {
     "neutral": ("Let me know if you have questions.", "Thanks for reading."),
 }
 NOTE_OUTROS = ("Please keep this in mind.", "Thanks!")
-SIGN_OFFS = {"formal": ("Kind regards,", "Best regards,", "Regards,"), "friendly": ("Cheers,", "Thanks,", "Best,"), "neutral": ("Best regards,", "Thanks,", "Best,")}
+SIGN_OFFS = {
+    "formal": ("Kind regards,", "Best regards,", "Regards,"),
+    "friendly": ("Cheers,", "Thanks,", "Best,"),
+    "neutral": ("Best regards,", "Thanks,", "Best,"),
+}
 
 
 @dataclass(frozen=True)
@@ -255,7 +355,7 @@ def _greeting(rng: random.Random, tone: str, recipient: Recipient) -> str:
 def _lowered(sentence: str) -> str | None:
     """`sentence` as the continuation of another one, or None when it starts with a name."""
     head = sentence.split()[0]
-    return f"{head.lower()}{sentence[len(head):]}" if head in _LOWERABLE else None
+    return f"{head.lower()}{sentence[len(head) :]}" if head in _LOWERABLE else None
 
 
 def _join(group: list[str]) -> str:
@@ -312,7 +412,9 @@ class Candidate:
         return int(self.intro) + int(self.outro), int(self.outro)
 
 
-def compose(rng: random.Random, form: str, tone: str, topic: Topic, recipient: Recipient, sentences: int | None, sender: str) -> list[Candidate]:
+def compose(
+    rng: random.Random, form: str, tone: str, topic: Topic, recipient: Recipient, sentences: int | None, sender: str
+) -> list[Candidate]:
     """Candidate texts for the facts, richest first (all with `sentences` if set)."""
     greeting, sign_off = _greeting(rng, tone, recipient), rng.choice(SIGN_OFFS[tone])
     intro = rng.choice(INTROS[tone]).format(topic=topic.phrase) if form == "email" else None
@@ -352,7 +454,9 @@ def _length(rng: random.Random, kind: str, sentences: int | None, max_words: int
     if max_words is not None:
         template = rng.choice(WORD_LIMITS_STRICT if strict else WORD_LIMITS)
         number = max_words + 1 if strict else max_words
-        parts.append(template.format(n=number) if not parts else " and" + template.format(n=number).lstrip(",").replace(" (", " ").replace(")", ""))
+        parts.append(
+            template.format(n=number) if not parts else " and" + template.format(n=number).lstrip(",").replace(" (", " ").replace(")", "")
+        )
     return "".join(parts)
 
 
@@ -438,4 +542,3 @@ def wrong_count_reply(user: str, reply: str) -> str | None:
     greeting, sign_off, sender = (lines[0], *lines[-2:]) if form == "email" and len(lines) >= 3 else ("", "", "")
     wrong = render(form, body, greeting, sign_off, sender)
     return wrong if wrong != reply and check_format(wrong, form, sentences=sentences).problems else None
-

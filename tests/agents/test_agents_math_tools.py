@@ -34,7 +34,13 @@ def test_evaluate_is_exact(expression, value):
 
 @pytest.mark.parametrize(
     ("equations", "solution"),
-    [("2*x+3=11", "x: 4"), ("x^2 - 5*x + 6 = 0", "x: 2; x: 3"), ("x+y=10; x-y=4", "x: 7, y: 3"), ("x**2=9", "x: -3; x: 3"), ("x = x + 1", "no solution")],
+    [
+        ("2*x+3=11", "x: 4"),
+        ("x^2 - 5*x + 6 = 0", "x: 2; x: 3"),
+        ("x+y=10; x-y=4", "x: 7, y: 3"),
+        ("x**2=9", "x: -3; x: 3"),
+        ("x = x + 1", "no solution"),
+    ],
 )
 def test_solve(equations, solution):
     assert mathexpr.solve(equations) == solution

@@ -58,9 +58,13 @@ def test_math_results_are_statements_that_say_what_they_are():
 def test_a_writing_request_that_states_its_facts_gives_them_to_the_writing_agent():
     from agentgraph.agents.writing import inline_facts, writing_request
 
-    task = "Write exactly three sentences for the newsletter: the fete is on Saturday 14 June, it runs from 11:00 to 16:00, and entry is £2."
+    task = (
+        "Write exactly three sentences for the newsletter: the fete is on Saturday 14 June, it runs from 11:00 to 16:00, and entry is £2."
+    )
     assert inline_facts(task) == ["The fete is on Saturday 14 June.", "It runs from 11:00 to 16:00.", "Entry is £2."]
-    assert inline_facts("Could you write a memo to all staff? The car park is closed on 9 October.") == ["The car park is closed on 9 October."]
+    assert inline_facts("Could you write a memo to all staff? The car park is closed on 9 October.") == [
+        "The car park is closed on 9 October."
+    ]
     assert inline_facts("Then email Sam the result.") == []  # it points at facts found by the others
     assert writing_request(task, ["Found elsewhere."]).endswith("Facts:\n- Found elsewhere.")  # facts given win
     assert writing_request("Email Sam the result.", []).endswith("Facts:\n- (none)")

@@ -15,6 +15,7 @@ from agentgraph.checkpoint.schema import TABLES
 from agentgraph.db import make_engine, upgrade
 from tests.conftest import throwaway_postgres_database
 
+
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('checkpoint') / 'checkpoints.db'}"

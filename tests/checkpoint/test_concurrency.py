@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -27,7 +27,7 @@ def row_lock(postgres_url: str) -> Iterator[tuple[dict, psycopg.Connection]]:
     conn.execute(
         "INSERT INTO ag_checkpoints (thread_id, checkpoint_ns, checkpoint_id, created_at, type, checkpoint, "
         "blob_versions, metadata) VALUES ('blocked', '', %s, %s, 'null', '', '{}', '{}')",
-        (checkpoint["id"], datetime.now(timezone.utc)),
+        (checkpoint["id"], datetime.now(UTC)),
     )
     try:
         yield checkpoint, conn

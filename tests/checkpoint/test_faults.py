@@ -139,10 +139,7 @@ WRITER = textwrap.dedent(
 def test_several_processes_share_one_sqlite_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(url)
-    procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, url, f"p{n}"], stderr=subprocess.PIPE, text=True)
-        for n in range(3)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, f"p{n}"], stderr=subprocess.PIPE, text=True) for n in range(3)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     with SQLAlchemySaver.from_conn_string(url) as saver:

@@ -41,9 +41,7 @@ def test_latest_reads_use_indexes_not_table_scans(postgres_url: str) -> None:
             conn.exec_driver_sql("ANALYZE ag_checkpoints, ag_checkpoint_blobs, ag_checkpoint_writes")
         queries = Queries("postgresql")
         one = _plan(saver, queries.select_whole_latest, thread_id="plan-7", checkpoint_ns="")
-        many = _plan(
-            saver, queries.select_whole_latest_many, thread_ids=[f"plan-{i}" for i in range(8)], checkpoint_nss=[""] * 8
-        )
+        many = _plan(saver, queries.select_whole_latest_many, thread_ids=[f"plan-{i}" for i in range(8)], checkpoint_nss=[""] * 8)
         for plan in (one, many):
             assert "ix_ag_checkpoint_blobs_chain" in plan, plan
             assert "Seq Scan on ag_checkpoint" not in plan, plan

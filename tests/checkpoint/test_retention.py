@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -75,13 +75,11 @@ def test_prune_older_than_keeps_recent_and_the_latest(sqlite_url: str) -> None:
         _run_chats(saver, ["old", "new"], turns=3)
         with saver.engine.begin() as conn:
             conn.execute(
-                sa.update(checkpoints)
-                .where(checkpoints.c.thread_id == "old")
-                .values(created_at=datetime.now(timezone.utc) - timedelta(days=40))
+                sa.update(checkpoints).where(checkpoints.c.thread_id == "old").values(created_at=datetime.now(UTC) - timedelta(days=40))
             )
         newest_old = next(saver.list(config("old"))).checkpoint["id"]
         count_new = len(list(saver.list(config("new"))))
-        saver.retain(Retention(older_than=datetime.now(timezone.utc) - timedelta(days=30)))
+        saver.retain(Retention(older_than=datetime.now(UTC) - timedelta(days=30)))
         assert [t.checkpoint["id"] for t in saver.list(config("old"))] == [newest_old]
         assert len(list(saver.list(config("new")))) == count_new
         assert len(chat_graph(saver).get_state(config("old")).values["messages"]) == 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -46,7 +46,7 @@ class Order(BaseModel):
 
 VALUES: dict[str, Any] = {
     "dataclass": Point(1, 2, Color.BLUE),
-    "pydantic": Order(id=1, inner=Inner(when=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc), amount=Decimal("9.99")), tags={"a"}),
+    "pydantic": Order(id=1, inner=Inner(when=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), amount=Decimal("9.99")), tags={"a"}),
     "enum": Color.BLUE,
     "datetime": datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=2))),
     "date": date(2024, 2, 29),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
+from langgraph.checkpoint.base import empty_checkpoint
 
 from agentgraph.checkpoint import SQLAlchemySaver
-from langgraph.checkpoint.base import empty_checkpoint
 from agentgraph.checkpoint.schema import blobs
 from agentgraph.errors import StorageError
 
@@ -16,9 +16,7 @@ from .graphs import chat_graph, config, say
 
 def _rows(saver: SQLAlchemySaver, channel: str, thread: str = "chat") -> list[sa.Row]:
     with saver.engine.connect() as conn:
-        return conn.execute(
-            sa.select(blobs).where(blobs.c.thread_id == thread, blobs.c.channel == channel).order_by(blobs.c.version)
-        ).all()
+        return conn.execute(sa.select(blobs).where(blobs.c.thread_id == thread, blobs.c.channel == channel).order_by(blobs.c.version)).all()
 
 
 def _put_list(saver: SQLAlchemySaver, thread: str, items: list, parent: dict | None = None, version: str | None = None):

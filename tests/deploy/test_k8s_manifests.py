@@ -108,7 +108,11 @@ def test_vllm_serves_the_base_model_and_every_adapter_with_the_gpu_profile(resou
     assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "1"
 
     mounts = {m["mountPath"]: m["name"] for m in vllm["volumeMounts"]}
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod_spec(find(resources, "Deployment", "vllm"))["volumes"] if "persistentVolumeClaim" in v}
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod_spec(find(resources, "Deployment", "vllm"))["volumes"]
+        if "persistentVolumeClaim" in v
+    }
     for path in modules.values():
         volume = next(name for mount, name in mounts.items() if path.startswith(mount + "/"))
         find(resources, "PersistentVolumeClaim", claims[volume])

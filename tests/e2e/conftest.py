@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_support import Cli
 
 from agentgraph.serving.server import ServerInfo
 from agentgraph.settings import Settings
-from e2e_support import Cli
 
 
 @pytest.fixture

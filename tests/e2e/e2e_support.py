@@ -29,16 +29,18 @@ class Cli:
 
     def run(self, *args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         """Run one command to its end; its exit status is the caller's to check."""
-        return subprocess.run(
-            [str(AGENTGRAPH), *args], env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=timeout
-        )
+        return subprocess.run([str(AGENTGRAPH), *args], env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=timeout)
 
     def start(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
         """Start one command in the background, its output going to `log`."""
         with log.open("wb") as output:
             return subprocess.Popen(
-                [str(AGENTGRAPH), *args], env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-                stdout=output, stderr=subprocess.STDOUT,
+                [str(AGENTGRAPH), *args],
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
 
     def run_json(self, *args: str, timeout: float = RUN_TIMEOUT_S) -> dict[str, Any]:

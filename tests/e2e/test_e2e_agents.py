@@ -7,7 +7,6 @@ come back with the right value.
 from __future__ import annotations
 
 import pytest
-
 from e2e_support import CORPUS, Cli, final_values, models_used, numbers
 
 pytestmark = pytest.mark.server

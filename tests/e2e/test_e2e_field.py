@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from e2e_support import Cli
+
 from tests.finetune.test_field import FIELD, needs_field
 
 pytestmark = [pytest.mark.server, needs_field]

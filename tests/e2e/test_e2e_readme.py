@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from e2e_support import numbers
 
 from agentgraph.serving.server import ServerInfo
 from agentgraph.settings import get_settings
-from e2e_support import numbers
 
 pytestmark = pytest.mark.server
 

@@ -6,12 +6,12 @@ import signal
 import time
 
 import pytest
+from e2e_support import Cli, final_values, numbers
 from langchain_core.messages import HumanMessage
 
 from agentgraph.checkpoint import SQLAlchemySaver
 from agentgraph.runtime import open_checkpointer, open_store
 from agentgraph.threads import thread_config, thread_status
-from e2e_support import Cli, final_values, numbers
 
 pytestmark = pytest.mark.server
 

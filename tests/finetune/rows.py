@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 MATH_ROW = {  # a math row whose first call is refused and then corrected
-    "tools": json.dumps([{"type": "function", "function": {"name": "calculator", "parameters": {"properties": {"expression": {"type": "string"}}}}}]),
+    "tools": json.dumps(
+        [{"type": "function", "function": {"name": "calculator", "parameters": {"properties": {"expression": {"type": "string"}}}}}]
+    ),
     "messages": [
         {"role": "system", "content": "You are the math agent."},
         {"role": "user", "content": "What is 123 times 45?"},
@@ -16,4 +18,3 @@ MATH_ROW = {  # a math row whose first call is refused and then corrected
         {"role": "assistant", "content": "The answer is 5535."},
     ],
 }
-

@@ -4,8 +4,8 @@ writing that passes its own format check, router calls that copy the request, de
 from __future__ import annotations
 
 import json
-import re
 import random
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -205,7 +205,17 @@ def test_router_calls_copy_the_request(built: dict[str, DatasetInfo]) -> None:
                 earlier = {agent for agent, _ in handoffs[:position]} | {"conversation"}
                 assert set(args.get("needs", [])) <= earlier
     kinds = built["router"].kinds["train"]
-    assert {"math", "retrieval", "writing", "math+writing", "retrieval+writing", "retrieval+math", "retrieval>math", "follow-up", "roster"} <= set(kinds)
+    assert {
+        "math",
+        "retrieval",
+        "writing",
+        "math+writing",
+        "retrieval+writing",
+        "retrieval+math",
+        "retrieval>math",
+        "follow-up",
+        "roster",
+    } <= set(kinds)
 
 
 def test_router_follow_ups_read_the_earlier_turns_and_stand_alone(built: dict[str, DatasetInfo]) -> None:
@@ -247,7 +257,9 @@ def test_card_lists_counts_and_examples(built: dict[str, DatasetInfo], tmp_path:
 
 
 @pytest.mark.parametrize("agent", AGENTS)
-def test_ms_swift_keeps_every_row_and_trains_only_the_model_turns(built: dict[str, DatasetInfo], agent: str, swift_template: Any, tmp_path: Path) -> None:
+def test_ms_swift_keeps_every_row_and_trains_only_the_model_turns(
+    built: dict[str, DatasetInfo], agent: str, swift_template: Any, tmp_path: Path
+) -> None:
     from swift.dataset import EncodePreprocessor, load_dataset
 
     sample = rows(built[agent], "train")[:6]

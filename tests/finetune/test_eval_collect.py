@@ -13,8 +13,14 @@ from agentgraph.settings import get_settings
 def test_collect_combines_saved_results_with_their_row_counts(tmp_path, monkeypatch):
     saved = {
         "router": ({"adapter": {"agent_accuracy": 1.0}, "base": {"agent_accuracy": 0.0}}, 40),
-        "math": ({"adapter": {"tool_call_exact": 0.77, "answer_correct": 0.75}, "base": {"tool_call_exact": 0.0, "answer_correct": 0.01}}, 100),
-        "retrieval": ({"adapter": {"search_hit": 1.0, "citation_correct": 0.975}, "base": {"search_hit": 0.0, "citation_correct": 0.0}}, 40),
+        "math": (
+            {"adapter": {"tool_call_exact": 0.77, "answer_correct": 0.75}, "base": {"tool_call_exact": 0.0, "answer_correct": 0.01}},
+            100,
+        ),
+        "retrieval": (
+            {"adapter": {"search_hit": 1.0, "citation_correct": 0.975}, "base": {"search_hit": 0.0, "citation_correct": 0.0}},
+            40,
+        ),
         "writing": ({"adapter": {"format_ok": 0.73}, "base": {"format_ok": 0.0}}, 100),
     }
     for agent, (figures, rows) in saved.items():

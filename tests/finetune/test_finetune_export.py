@@ -27,8 +27,15 @@ def fake_checkpoint(folder: Path, step: int, extra: dict[str, torch.Tensor] | No
         **(extra or {}),
     }
     save_file(tensors, str(checkpoint / "adapter_model.safetensors"))
-    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 32, "target_modules": ["q_proj"], "modules_to_save": ["lm_head"],
-              "base_model_name_or_path": "/root/private/path", "inference_mode": False}
+    config = {
+        "peft_type": "LORA",
+        "r": 8,
+        "lora_alpha": 32,
+        "target_modules": ["q_proj"],
+        "modules_to_save": ["lm_head"],
+        "base_model_name_or_path": "/root/private/path",
+        "inference_mode": False,
+    }
     (checkpoint / "adapter_config.json").write_text(json.dumps(config))
     for name in ("optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin"):
         (checkpoint / name).write_bytes(b"state")

@@ -120,7 +120,10 @@ def test_math_case_feeds_the_real_tool_result_back() -> None:
     assert result.scores == {"tool_call_exact": True, "answer_correct": True}
     assert isinstance(seen[1][-1], ToolMessage) and seen[1][-1].content == "5535"
 
-    wrong = eval_math(MATH_ROW, lambda m, t: reply(call("calculator", expression="123+45")) if len(m) == 2 else AIMessage(f"The answer is {m[-1].content}."))
+    wrong = eval_math(
+        MATH_ROW,
+        lambda m, t: reply(call("calculator", expression="123+45")) if len(m) == 2 else AIMessage(f"The answer is {m[-1].content}."),
+    )
     assert wrong.scores == {"tool_call_exact": False, "answer_correct": False}
     no_tool = eval_math(MATH_ROW, lambda m, t: AIMessage("The answer is 5535."))
     assert no_tool.scores == {"tool_call_exact": False, "answer_correct": True}
@@ -137,7 +140,9 @@ def test_citation_must_be_the_right_source_alone() -> None:
 
 
 RETRIEVAL_ROW = {
-    "tools": json.dumps([{"type": "function", "function": {"name": "search", "parameters": {"properties": {"query": {"type": "string"}}}}}]),
+    "tools": json.dumps(
+        [{"type": "function", "function": {"name": "search", "parameters": {"properties": {"query": {"type": "string"}}}}}]
+    ),
     "messages": [
         {"role": "system", "content": "You are the retrieval agent."},
         {"role": "user", "content": "Who commands SS Fobur?"},
@@ -187,22 +192,26 @@ def test_writing_format(text: str, task: str, ok: bool) -> None:
 
 
 def test_writing_case_reads_the_request_line_only() -> None:
-    row = {"messages": [
-        {"role": "system", "content": "You are the writing agent."},
-        {"role": "user", "content": "Write a note in 1 sentence.\nFacts:\n- Email Sam. Two sentences here."},
-        {"role": "assistant", "content": "Note: done."},
-    ]}
+    row = {
+        "messages": [
+            {"role": "system", "content": "You are the writing agent."},
+            {"role": "user", "content": "Write a note in 1 sentence.\nFacts:\n- Email Sam. Two sentences here."},
+            {"role": "assistant", "content": "Note: done."},
+        ]
+    }
     assert eval_writing(row, lambda m, t: AIMessage("Note: Sam gets the email today.")).scores == {"format_ok": True}
     assert eval_writing(row, lambda m, t: AIMessage("Hi Sam,\nDone.\nBest,\nMe")).scores == {"format_ok": False}
 
 
 def test_router_case_expects_every_handoff_of_the_reference() -> None:
-    row = {"messages": [
-        {"role": "system", "content": "You are the router."},
-        {"role": "user", "content": "What is 3% of 200? Then email Sam."},
-        {"role": "tool_call", "content": json.dumps({"name": "transfer_to_math", "arguments": {"task": "3% of 200"}})},
-        {"role": "tool_call", "content": json.dumps({"name": "transfer_to_writing", "arguments": {"task": "Email Sam"}})},
-    ]}
+    row = {
+        "messages": [
+            {"role": "system", "content": "You are the router."},
+            {"role": "user", "content": "What is 3% of 200? Then email Sam."},
+            {"role": "tool_call", "content": json.dumps({"name": "transfer_to_math", "arguments": {"task": "3% of 200"}})},
+            {"role": "tool_call", "content": json.dumps({"name": "transfer_to_writing", "arguments": {"task": "Email Sam"}})},
+        ]
+    }
     assert len(row_messages(row)) == 3  # the two calls are one model turn
     good = reply(call("transfer_to_writing", task="Email Sam the result"), call("transfer_to_math", task="3% of 200"))
     assert eval_router(row, lambda m, t: good).scores == {"agent_accuracy": True}
@@ -229,6 +238,7 @@ def test_a_failed_request_scores_zero_and_the_rest_still_count(tmp_path) -> None
             if isinstance(messages[-1], HumanMessage):
                 return reply(call("calculator", expression="123*45"))
             return AIMessage(f"The answer is {messages[-1].content}.")
+
         return invoke
 
     settings = Settings(finetune={"data_dir": tmp_path})

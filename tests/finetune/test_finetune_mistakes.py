@@ -12,11 +12,13 @@ from agentgraph.finetune.mistakes import fresh_rows, sample_mistakes
 from agentgraph.settings import Settings
 from tests.finetune.rows import MATH_ROW
 
+
 def scripted(expression: str, answer: str):  # noqa: ANN201
     def invoke(messages: list, tools: list) -> AIMessage:
         if isinstance(messages[-1], HumanMessage):
             return AIMessage("", tool_calls=[{"name": "calculator", "args": {"expression": expression}, "id": "c1", "type": "tool_call"}])
         return AIMessage(answer)
+
     return invoke
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agentgraph.finetune.config import TrainConfig
 from agentgraph.agents.writing import check_format, sentence_count
+from agentgraph.finetune.config import TrainConfig
 from agentgraph.finetune.preferences import corrupt, model_turns, preference_rows
 from agentgraph.finetune.train import PLUGIN, DataFiles, export_step, swift_command, total_steps
 from agentgraph.serving.prepare import PreparedModel
@@ -114,8 +114,13 @@ def test_the_exported_step_is_the_configured_one_when_the_run_reaches_it() -> No
 def _writing_row(task: str, reply: str) -> dict:
     facts = ["The review moved to Monday at 9:00.", "It will take place in room 4B.", "Please bring your laptop."]
     user = task + "\nFacts:\n" + "\n".join(f"- {fact}" for fact in facts)
-    return {"messages": [{"role": "system", "content": "You are the writing agent."}, {"role": "user", "content": user},
-                         {"role": "assistant", "content": reply}]}
+    return {
+        "messages": [
+            {"role": "system", "content": "You are the writing agent."},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": reply},
+        ]
+    }
 
 
 JOINED = "Hi Sam,\n\nThe review moved to Monday at 9:00, and it will take place in room 4B. Please bring your laptop.\n\nBest,\nAda"
@@ -130,7 +135,10 @@ def test_writing_pairs_with_a_sentence_count_are_rejected_with_the_wrong_count_a
     assert [row["messages"][-1]["content"] for row in rows] == [JOINED, PLAIN, '[calculator(expression="12*34")]']
     fewer_rejected, same_rejected = rows[0]["rejected_response"], rows[1]["rejected_response"]
     # asked for 2 sentences: rejected with the facts one per sentence, greeting and sign-off kept
-    assert fewer_rejected == "Hi Sam,\n\nThe review moved to Monday at 9:00. It will take place in room 4B. Please bring your laptop.\n\nBest,\nAda"
+    assert (
+        fewer_rejected
+        == "Hi Sam,\n\nThe review moved to Monday at 9:00. It will take place in room 4B. Please bring your laptop.\n\nBest,\nAda"
+    )
     assert check_format(JOINED, "email", sentences=2).ok and not check_format(fewer_rejected, "email", sentences=2).ok
     # asked for 3 (the number of facts): rejected with two facts joined
     assert sentence_count(same_rejected) == 2 and same_rejected.startswith("Note: The review moved to Monday at 9:00, and it")
@@ -144,8 +152,11 @@ def test_given_pairs_lead_the_training_file_and_count_towards_the_total(tmp_path
     train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
     train.write_text("".join(json.dumps(row) + "\n" for row in [MATH_ROW] * 6))
     val.write_text(json.dumps(MATH_ROW) + "\n")
-    mistake = {**MATH_ROW, "messages": [*MATH_ROW["messages"][:2], {"role": "assistant", "content": '[calculator(expression="12*34")]'}],
-               "rejected_response": '[calculator(expression="12+34")]'}
+    mistake = {
+        **MATH_ROW,
+        "messages": [*MATH_ROW["messages"][:2], {"role": "assistant", "content": '[calculator(expression="12*34")]'}],
+        "rejected_response": '[calculator(expression="12+34")]',
+    }
     files = preference_files(method, DataFiles(train, val, "h", 6, 1), tmp_path / "out", 4, 0, first=[mistake])
     rows = [json.loads(line) for line in files.train.read_text().splitlines()]
     per_pair = 1 if method == "dpo" else 2

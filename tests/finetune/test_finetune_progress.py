@@ -9,12 +9,34 @@ import pytest
 
 from agentgraph.finetune.progress import LogFollower, parse_duration, parse_log_line
 
-TRAIN = {"loss": 3.39158893, "grad_norm": 17.26, "learning_rate": 7.5e-05, "token_acc": 0.61, "epoch": 0.0125,
-         "global_step/max_steps": "1/80", "elapsed_time": "20s", "remaining_time": "26m 41s", "train_speed(s/it)": 20.27}
-EVAL = {"eval_loss": 0.879, "eval_runtime": 28.46, "eval_token_acc": 0.87, "epoch": 0.75,
-        "global_step/max_steps": "6/6", "elapsed_time": "3m 54s", "remaining_time": "0s"}
-END = {"train_runtime": 234.86, "train_loss": 1.716, "epoch": 0.75, "global_step/max_steps": "6/6",
-       "elapsed_time": "3m 55s", "remaining_time": "0s"}
+TRAIN = {
+    "loss": 3.39158893,
+    "grad_norm": 17.26,
+    "learning_rate": 7.5e-05,
+    "token_acc": 0.61,
+    "epoch": 0.0125,
+    "global_step/max_steps": "1/80",
+    "elapsed_time": "20s",
+    "remaining_time": "26m 41s",
+    "train_speed(s/it)": 20.27,
+}
+EVAL = {
+    "eval_loss": 0.879,
+    "eval_runtime": 28.46,
+    "eval_token_acc": 0.87,
+    "epoch": 0.75,
+    "global_step/max_steps": "6/6",
+    "elapsed_time": "3m 54s",
+    "remaining_time": "0s",
+}
+END = {
+    "train_runtime": 234.86,
+    "train_loss": 1.716,
+    "epoch": 0.75,
+    "global_step/max_steps": "6/6",
+    "elapsed_time": "3m 55s",
+    "remaining_time": "0s",
+}
 SUMMARY = {"train_dataset": "164.25±1.3, size=32", "last_model_checkpoint": "/x/checkpoint-6", "global_step": 6, "log_history": []}
 
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from agentgraph.finetune.datasets.common import files_hash
 from agentgraph.finetune.preferences import preference_files
 from agentgraph.finetune.rows import RowError, read_rows
-from agentgraph.finetune.datasets.common import files_hash
 from agentgraph.finetune.train import DataFiles, TrainingError, finetune, with_extra_rows
 from agentgraph.settings import Settings
-
 from tests.finetune.rows import MATH_ROW
 
 

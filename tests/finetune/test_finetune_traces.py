@@ -12,8 +12,6 @@ from langchain_core.messages import HumanMessage
 from langgraph.types import Command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "graph"))
-from graph_fakes import Script, SpyTool, ai, call, handoff  # noqa: E402
-
 from agentgraph.agents.math import MATH  # noqa: E402
 from agentgraph.agents.retrieval import make_retrieval_agent  # noqa: E402
 from agentgraph.agents.writing import WRITING  # noqa: E402
@@ -22,6 +20,7 @@ from agentgraph.finetune.traces import TraceError, export_rows  # noqa: E402
 from agentgraph.graph import build_graph  # noqa: E402
 from agentgraph.runtime import open_checkpointer  # noqa: E402
 from agentgraph.settings import GraphSettings, Settings  # noqa: E402
+from graph_fakes import Script, SpyTool, ai, call, handoff  # noqa: E402
 
 
 def thread(name: str) -> dict:
@@ -42,7 +41,11 @@ def stored(tmp_path: Path):  # noqa: ANN201
     with open_checkpointer(settings) as saver:
         graph = build_graph([retrieval, MATH, WRITING], saver, settings=settings, model_factory=script.factory)
         graph.invoke({"messages": [HumanMessage("What is 2+2?")]}, thread("t-math"))
-        for name, decision in (("t-ok", {"action": "approve"}), ("t-edit", {"action": "approve", "args": {"query": "cats purr"}}), ("t-no", {"action": "reject"})):
+        for name, decision in (
+            ("t-ok", {"action": "approve"}),
+            ("t-edit", {"action": "approve", "args": {"query": "cats purr"}}),
+            ("t-no", {"action": "reject"}),
+        ):
             first = graph.invoke({"messages": [HumanMessage("Do cats purr?")]}, thread(name))
             assert first["__interrupt__"]
             graph.invoke(Command(resume=decision), thread(name))

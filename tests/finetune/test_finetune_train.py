@@ -49,8 +49,14 @@ def test_refused_call_is_masked_and_the_rest_kept() -> None:
 
 
 def test_training_file_is_rewritten_only_when_something_is_masked(tmp_path: Path) -> None:
-    plain = {"messages": [{"role": "user", "content": "q"}, call("calculator", expression="1+1"),
-                          {"role": "tool_response", "content": "2"}, {"role": "assistant", "content": "The answer is 2."}]}
+    plain = {
+        "messages": [
+            {"role": "user", "content": "q"},
+            call("calculator", expression="1+1"),
+            {"role": "tool_response", "content": "2"},
+            {"role": "assistant", "content": "The answer is 2."},
+        ]
+    }
     train = tmp_path / "train.jsonl"
     train.write_text(json.dumps(plain) + "\n")
     data = DataFiles(train, tmp_path / "val.jsonl", "h", 1, 0)

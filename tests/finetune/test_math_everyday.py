@@ -12,8 +12,16 @@ from agentgraph.finetune.datasets import math_everyday
 
 @pytest.mark.parametrize(
     ("value", "words"),
-    [(0, "zero"), (7, "seven"), (19, "nineteen"), (40, "forty"), (42, "forty-two"), (100, "one hundred"),
-     (305, "three hundred and five"), (999, "nine hundred and ninety-nine")],
+    [
+        (0, "zero"),
+        (7, "seven"),
+        (19, "nineteen"),
+        (40, "forty"),
+        (42, "forty-two"),
+        (100, "one hundred"),
+        (305, "three hundred and five"),
+        (999, "nine hundred and ninety-nine"),
+    ],
 )
 def test_in_words(value: int, words: str) -> None:
     assert math_everyday.in_words(value) == words

@@ -88,9 +88,7 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
     adapter = tmp_path / "adapter"
     traces = tmp_path / "traces.jsonl"  # rows as `traces export` writes them, trained on beside the built ones
     traces.write_text(json.dumps(MATH_ROW) + "\n")
-    trained = runner.invoke(
-        app, ["finetune", "math", "--max-steps", "3", "--rows", str(traces), "--output", str(adapter), "--no-register"]
-    )
+    trained = runner.invoke(app, ["finetune", "math", "--max-steps", "3", "--rows", str(traces), "--output", str(adapter), "--no-register"])
     assert trained.exit_code == 0, trained.output + repr(trained.exception)
     assert "3/3  loss" in trained.output  # no terminal: progress comes as plain lines
 
@@ -145,7 +143,9 @@ def test_train_serve_and_evaluate_a_tiny_math_adapter(small_env: Settings, tmp_p
     assert unseen.exit_code == 0, unseen.output + repr(unseen.exception)
     assert set(json.loads(unseen.stdout.strip().splitlines()[-1])["math"]) == {"adapter", "base"}
     assert (tmp_path / "unseen" / "eval.md").read_text().startswith("# Adapter vs base on hand-written requests")
-    asked = [json.loads(line) for line in (Path(small_env.finetune.runs_dir) / "eval" / "math_unseen_details.jsonl").read_text().splitlines()]
+    asked = [
+        json.loads(line) for line in (Path(small_env.finetune.runs_dir) / "eval" / "math_unseen_details.jsonl").read_text().splitlines()
+    ]
     assert len(asked) == 4 and {row["truth"] for row in asked} == {"17400", "2"}  # the first two unseen questions
 
     # Preference tuning on the served adapter's own mistakes (fresh rows past the 16 it was trained on).

@@ -128,10 +128,13 @@ CASES = [
         "enum, nested and list arguments, two calls in one turn",
         [
             HumanMessage("Ship to 4 Elm Road, Oslo fast, and to 9 Bay Street, Lima."),
-            AIMessage("", tool_calls=[
-                tool_call("ship", "s1", to={"street": "4 Elm Road", "city": "Oslo"}, speed="fast", weights=[1.5, 2.0]),
-                tool_call("ship", "s2", to={"street": "9 Bay Street", "city": "Lima"}, code=7),
-            ]),
+            AIMessage(
+                "",
+                tool_calls=[
+                    tool_call("ship", "s1", to={"street": "4 Elm Road", "city": "Oslo"}, speed="fast", weights=[1.5, 2.0]),
+                    tool_call("ship", "s2", to={"street": "9 Bay Street", "city": "Lima"}, code=7),
+                ],
+            ),
         ],
         [RICH_TOOL],
     ),
@@ -176,7 +179,7 @@ CASES = [
     Case(
         "tricky strings",
         [
-            SystemMessage("Quote <exactly> & keep \"everything\"."),
+            SystemMessage('Quote <exactly> & keep "everything".'),
             HumanMessage(TRICKY),
             AIMessage("", tool_calls=[tool_call("search", "s", query=TRICKY)]),
             ToolMessage(TRICKY, tool_call_id="s"),
@@ -270,15 +273,15 @@ def test_vllm_reads_the_template_as_plain_text_content(vllm_side: VllmSide) -> N
 def test_training_and_serving_tokens_are_identical(case: Case, vllm_side: VllmSide, swift_template: Any, tokenizer: Any) -> None:
     served = vllm_side.ids(case.messages, case.tools, add_generation_prompt=False)
     encoded = swift_template.encode(swift_row(case.messages, case.tools))
-    assert encoded["input_ids"] == served, (
-        f"\nswift: {tokenizer.decode(encoded['input_ids'])!r}\nvllm:  {tokenizer.decode(served)!r}"
-    )
+    assert encoded["input_ids"] == served, f"\nswift: {tokenizer.decode(encoded['input_ids'])!r}\nvllm:  {tokenizer.decode(served)!r}"
     assert served[0] == tokenizer.bos_token_id and served.count(tokenizer.bos_token_id) == 1
     assert tokenizer.decode(served[-1:]) == "<end_of_turn>"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_every_model_turn_follows_the_served_generation_prompt(case: Case, vllm_side: VllmSide, swift_template: Any, tokenizer: Any) -> None:
+def test_every_model_turn_follows_the_served_generation_prompt(
+    case: Case, vllm_side: VllmSide, swift_template: Any, tokenizer: Any
+) -> None:
     encoded = swift_template.encode(swift_row(case.messages, case.tools))
     runs = _trained_runs(encoded["labels"])
     model_turns = [i for i, m in enumerate(case.messages) if isinstance(m, AIMessage)]
@@ -334,8 +337,7 @@ def test_tool_listing_is_terse(vllm_side: VllmSide, tokenizer: Any) -> None:
     )
     schedule_line = tokenizer.decode(vllm_side.ids(messages, [convert_to_openai_tool(schedule)], True)).split("\n")[3]
     assert schedule_line == (
-        "schedule(day: str, hour: int, urgent: bool = False, tags: list[str] = None, meta: dict = None) - "
-        "Book a slot. Any day of the week."
+        "schedule(day: str, hour: int, urgent: bool = False, tags: list[str] = None, meta: dict = None) - Book a slot. Any day of the week."
     )
     rich_line = tokenizer.decode(vllm_side.ids(messages, [RICH_TOOL], True)).split("\n")[3]
     assert rich_line == (

@@ -14,8 +14,7 @@ from agentgraph.agents.writing import parse_request
 from agentgraph.finetune.datasets import build_dataset
 from agentgraph.finetune.datasets.common import normalise_key
 from agentgraph.finetune.datasets.unseen import CORPUS, RETRIEVAL_ITEMS, ROUTER_ITEMS, UNSEEN_ROWS, WRITING_ITEMS
-from agentgraph.finetune.evaluate import evaluate_agent, prompt_of, row_messages, writing_task
-from agentgraph.finetune.evaluate import ROUTER_AGENTS
+from agentgraph.finetune.evaluate import ROUTER_AGENTS, evaluate_agent, prompt_of, row_messages, writing_task
 from agentgraph.settings import Settings
 
 TRAINED_ROWS = {"router": 600, "math": 1000, "writing": 480, "retrieval": 300}
@@ -45,8 +44,12 @@ def _shape(text: str) -> str:
 def test_writing_requests_ask_for_the_form_and_length_they_are_scored_on() -> None:
     asked = [parse_request(writing_task(prompt_of(row_messages(row)))) for row in UNSEEN_ROWS["writing"]()]
     assert asked[:6] == [
-        ("note", None, None), ("email", None, None), ("summary", None, 2),
-        ("note", 25, None), ("email", None, 3), ("summary", None, 1),
+        ("note", None, None),
+        ("email", None, None),
+        ("summary", None, 2),
+        ("note", 25, None),
+        ("email", None, 3),
+        ("summary", None, 1),
     ]
     assert {form for form, _, _ in asked} == {"note", "email", "summary"}
     assert sum(words is not None for _, words, _ in asked) >= 5 and sum(n is not None for *_, n in asked) >= 8

@@ -100,7 +100,9 @@ class ScriptedChatModel(BaseChatModel):
 class StreamingScriptedChatModel(ScriptedChatModel):
     """Streams each reply as a server does: text word by word, then the tool calls as call chunks."""
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         reply = self.script.next_reply(self.served_name, messages, self.tool_names)
         self.script.streamed_turns += 1
         for word in reply.text.split(" ") if reply.text else ():

@@ -15,7 +15,7 @@ from agentgraph.agents.writing import WRITING
 from agentgraph.errors import ServingError
 from agentgraph.settings import GraphSettings
 from agentgraph.threads import thread_config
-from graph_fakes import Script, SpyTool, ai, call, handoff, model_not_found, unanswered_tool_calls
+from graph_fakes import Script, SpyTool, ai, call, handoff, unanswered_tool_calls
 
 CONFIG = thread_config("t1")
 

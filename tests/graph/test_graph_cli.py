@@ -67,7 +67,7 @@ def test_run_live_view_shows_each_agent_and_the_answer():
     graph_fakes.SCRIPT = script()
     code, out, exc = cli("run", "Capital of France and 2+2?", "--thread", "t1", *GRAPH)
     assert code == 0, exc
-    for shown in ('math (math-1): 2+2', '-> calculator(expression="2+2")', "<- calculator: 4", "Note: Paris; 4.", "thread: t1"):
+    for shown in ("math (math-1): 2+2", '-> calculator(expression="2+2")', "<- calculator: 4", "Note: Paris; 4.", "thread: t1"):
         assert shown in out
     assert out.index("retrieval (retrieval-1)") < out.index("writing (writing-1)") < out.index("─ answer ─")
 

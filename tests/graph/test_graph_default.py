@@ -30,7 +30,10 @@ def test_default_graph_searches_the_collection_in_its_store(settings):
     ingest(store, CORPUS, "docs")
     script = Script(
         router=[ai("", handoff("retrieval", "Which volcano is mentioned?"))],
-        retrieval=[ai("", call("search", query="volcano eruption")), lambda messages: ai(cite(_first_sentence_of(messages[-1].text, "volcanoes.md"), "volcanoes.md"))],
+        retrieval=[
+            ai("", call("search", query="volcano eruption")),
+            lambda messages: ai(cite(_first_sentence_of(messages[-1].text, "volcanoes.md"), "volcanoes.md")),
+        ],
     )
     out = build(store=store, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
 

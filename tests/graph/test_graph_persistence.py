@@ -84,5 +84,12 @@ def test_history_names_the_nodes_that_wrote_each_checkpoint(agents, settings, sa
     graph = build_graph(agents, saver, settings=settings, model_factory=script.factory)
     graph.invoke(QUESTION, CONFIG)
     assert [sorted(c.written_by) for c in history(graph, "t1")] == [
-        ["input"], ["__start__"], ["supervisor"], ["math", "retrieval"], ["join"], ["writing"], ["join"], ["finish"]
+        ["input"],
+        ["__start__"],
+        ["supervisor"],
+        ["math", "retrieval"],
+        ["join"],
+        ["writing"],
+        ["join"],
+        ["finish"],
     ]

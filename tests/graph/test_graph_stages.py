@@ -18,7 +18,13 @@ def needing(agent: str, task: str, *needs: str) -> dict:
 
 def test_a_step_that_needs_another_runs_after_it_with_its_answer_as_facts(agents, settings, saver):
     script = Script(
-        router=[ai("", needing("retrieval", "How many member farms does the cooperative have?"), needing("math", "Multiply the number of member farms by 3.", "retrieval"))],
+        router=[
+            ai(
+                "",
+                needing("retrieval", "How many member farms does the cooperative have?"),
+                needing("math", "Multiply the number of member farms by 3.", "retrieval"),
+            )
+        ],
         retrieval=[ai("", call("search", query="member farms")), ai("The cooperative has 214 member farms. [source: coop.md]")],
         math=[ai("", call("calculator", expression="214*3")), ai("The answer is 642.")],
     )
@@ -37,8 +43,15 @@ def test_a_step_that_needs_another_runs_after_it_with_its_answer_as_facts(agents
 
 def test_independent_steps_still_run_together_and_writing_gets_every_result(agents, settings):
     script = Script(
-        router=[ai("", needing("math", "What is 2+2?"), needing("math", "What is 3+3?"), needing("writing", "Write a note with both results."))],
-        math=[ai("", call("calculator", expression="2+2")), ai("", call("calculator", expression="3+3")), ai("The answer is 4."), ai("The answer is 6.")],
+        router=[
+            ai("", needing("math", "What is 2+2?"), needing("math", "What is 3+3?"), needing("writing", "Write a note with both results."))
+        ],
+        math=[
+            ai("", call("calculator", expression="2+2")),
+            ai("", call("calculator", expression="3+3")),
+            ai("The answer is 4."),
+            ai("The answer is 6."),
+        ],
         writing=[ai("Note: 4 and 6.")],
     )
     out = build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
@@ -62,17 +75,28 @@ def test_a_step_whose_needed_result_failed_is_not_run_and_the_answer_says_what_w
 
 
 def test_needs_name_only_agents_handed_work_earlier_in_the_same_reply():
-    reply = ai("", needing("math", "Double it.", "retrieval", "writing"), needing("retrieval", "Find it."), needing("writing", "Write it.", "transfer_to_math", "retrieval", "nobody"))
+    reply = ai(
+        "",
+        needing("math", "Double it.", "retrieval", "writing"),
+        needing("retrieval", "Find it."),
+        needing("writing", "Write it.", "transfer_to_math", "retrieval", "nobody"),
+    )
     handoffs, rejected = parse_handoffs(reply, ["math", "retrieval", "writing"])
     assert rejected == []
     assert [h.needs for h in handoffs] == [(), (), ("math", "retrieval")]
 
 
 def test_a_follow_up_is_read_after_the_earlier_turns_bounded_by_the_settings(agents, settings, saver):
-    settings = settings.model_copy(update={"graph": settings.graph.model_copy(update={"router_history_turns": 2, "router_answer_chars": 20})})
+    settings = settings.model_copy(
+        update={"graph": settings.graph.model_copy(update={"router_history_turns": 2, "router_answer_chars": 20})}
+    )
     questions = ["What is 15% of 80?", "Now double that.", "And 20%?"]
     script = Script(
-        router=[ai("", needing("math", "What is 15% of 80?")), ai("", needing("math", "Double 12.")), ai("", needing("math", "What is 20% of 80?"))],
+        router=[
+            ai("", needing("math", "What is 15% of 80?")),
+            ai("", needing("math", "Double 12.")),
+            ai("", needing("math", "What is 20% of 80?")),
+        ],
         math=[ai("15% of 80 is 12, computed exactly with the calculator."), ai("Double 12 is 24."), ai("20% of 80 is 16.")],
     )
     graph = build_graph(agents, saver, settings=settings, model_factory=script.factory)
@@ -85,7 +109,10 @@ def test_a_follow_up_is_read_after_the_earlier_turns_bounded_by_the_settings(age
 
 def test_a_follow_up_that_needs_the_conversation_gets_the_previous_answer_as_its_fact(agents, settings, saver):
     script = Script(
-        router=[ai("", needing("math", "What is 15% of 80?")), ai("", needing("writing", "Write that as an email to Sam.", "conversation"))],
+        router=[
+            ai("", needing("math", "What is 15% of 80?")),
+            ai("", needing("writing", "Write that as an email to Sam.", "conversation")),
+        ],
         math=[ai("", call("calculator", expression="15%*80")), ai("15% of 80 is 12.")],
         writing=[ai("Hi Sam,\n15% of 80 is 12.\nBest regards,\nAlex")],
     )
@@ -100,7 +127,12 @@ def test_a_follow_up_that_needs_the_conversation_gets_the_previous_answer_as_its
 def test_a_follow_up_step_reads_the_previous_turn_as_a_fact(agents, settings, saver):
     script = Script(
         router=[ai("", needing("math", "A bike costs 260 with 35% off. How much do I save?")), ai("", needing("math", "And at 45% off?"))],
-        math=[ai("", call("calculator", expression="35%*260")), ai("The answer is 91."), ai("", call("calculator", expression="45%*260")), ai("The answer is 117.")],
+        math=[
+            ai("", call("calculator", expression="35%*260")),
+            ai("The answer is 91."),
+            ai("", call("calculator", expression="45%*260")),
+            ai("The answer is 117."),
+        ],
     )
     graph = build_graph(agents, saver, settings=settings, model_factory=script.factory)
     graph.invoke({"messages": [HumanMessage("A bike costs 260 with 35% off. How much do I save?")]}, CONFIG)

@@ -66,16 +66,18 @@ def test_langgraph_dev_runs_a_thread_on_the_sqlalchemy_saver(project: Path, tmp_
         }
         server = subprocess.Popen(
             [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--port", str(port), "--config", "langgraph.json"],
-            cwd=project, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=project,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_until_up(url, server, log)
             client = get_sync_client(url=url)
             thread = client.threads.create()
-            values = client.runs.wait(
-                thread["thread_id"], "supervisor", input={"messages": [{"role": "user", "content": "6*7"}]}
-            )
+            values = client.runs.wait(thread["thread_id"], "supervisor", input={"messages": [{"role": "user", "content": "6*7"}]})
             state = client.threads.get_state(thread["thread_id"])
         finally:
             os.killpg(server.pid, signal.SIGTERM)

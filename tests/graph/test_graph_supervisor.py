@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.messages import InvalidToolCall
+from langchain_core.messages import AIMessage, HumanMessage, InvalidToolCall, ToolMessage
 
 from agentgraph import build_graph
 from agentgraph.settings import GraphSettings

@@ -202,19 +202,31 @@ def test_a_memory_write_copying_a_tool_result_is_always_refused():
     lenient = PolicySettings(untrusted_copies="allow")
     task = "Remember what the launch notes say."
 
-    copied = untrusted_arguments(remember_tool, {"fact": "Blue Heron ships the Velmora launch"}, trusted=task, untrusted=[DOCUMENT], policy=lenient)
+    copied = untrusted_arguments(
+        remember_tool, {"fact": "Blue Heron ships the Velmora launch"}, trusted=task, untrusted=[DOCUMENT], policy=lenient
+    )
     assert copied is not None and copied.action == "refuse"
     assert 'text copied from tool results or facts given to the agent ("ships the velmora launch")' in copied.reason
     assert "memory keeps only what the user said" in copied.reason
     # reworded, it still uses words only the document gives
-    reworded = untrusted_arguments(remember_tool, {"fact": "the Velmora launch is on 3 March"}, trusted=task, untrusted=[DOCUMENT], policy=lenient)
+    reworded = untrusted_arguments(
+        remember_tool, {"fact": "the Velmora launch is on 3 March"}, trusted=task, untrusted=[DOCUMENT], policy=lenient
+    )
     assert reworded is not None and reworded.action == "refuse"
     assert "words that tool results or facts given to the agent use and the task does not (velmora, 3, march)" in reworded.reason
     # a short copy counts too, and facts given to the agent are as untrusted as tool results
-    short = untrusted_arguments(remember_tool, {"fact": "Velmora launch"}, trusted=task, untrusted=["Facts: the Velmora launch."], policy=lenient)
+    short = untrusted_arguments(
+        remember_tool, {"fact": "Velmora launch"}, trusted=task, untrusted=["Facts: the Velmora launch."], policy=lenient
+    )
     assert short is not None and short.action == "refuse"
     # what the task (the user) says may be remembered, even when a document says it too
-    own = untrusted_arguments(remember_tool, {"fact": "The Blue Heron team"}, trusted="Remember that the Blue Heron team is mine.", untrusted=[DOCUMENT], policy=lenient)
+    own = untrusted_arguments(
+        remember_tool,
+        {"fact": "The Blue Heron team"},
+        trusted="Remember that the Blue Heron team is mine.",
+        untrusted=[DOCUMENT],
+        policy=lenient,
+    )
     assert own is None
 
 

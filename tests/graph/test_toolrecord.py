@@ -28,7 +28,12 @@ def test_the_record_survives_the_checkpoint_serializer() -> None:
 
 
 def test_a_reply_saved_with_the_old_separate_keys_is_read() -> None:
-    old = ToolMessage("no", tool_call_id="c", status="error", additional_kwargs={"outcome": "refused", "malformed": True, "note": False, "flagged": ["ignore previous instructions"]})
+    old = ToolMessage(
+        "no",
+        tool_call_id="c",
+        status="error",
+        additional_kwargs={"outcome": "refused", "malformed": True, "note": False, "flagged": ["ignore previous instructions"]},
+    )
     assert record_of(old) == ToolCallOutcome("refused", malformed=True, note=False, flagged=("ignore previous instructions",))
     edited = ToolMessage("4", tool_call_id="c", additional_kwargs={"edited_args": {"expression": "2+2"}})
     assert record_of(edited) == ToolCallOutcome("ok", edited_args={"expression": "2+2"})

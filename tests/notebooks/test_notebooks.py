@@ -95,8 +95,9 @@ def test_quickstart(kernel_env, tmp_path):
     assert " fork " in branch_history and "forked from:" in branch_history, branch_history
 
 
-def test_custom_agent(kernel_env, tmp_path):
-    notebook = execute("02_custom_agent.ipynb", kernel_env, tmp_path)
+def test_custom_agent(kernel_env, vllm_server, tmp_path):
+    assert loads_adapters_at_run_time(vllm_server.url), "the session's vLLM server must load adapters at run time"
+    notebook = execute("02_custom_agent.ipynb", {**kernel_env, "UNITS_TRAIN_STEPS": "4"}, tmp_path)
 
     tool = output(notebook, "tool")
     assert "5 mi = 8.04672 km" in tool and "100 C = 212 F" in tool, tool
@@ -105,11 +106,17 @@ def test_custom_agent(kernel_env, tmp_path):
     graph = output(notebook, "graph")
     assert "'units'" in graph and "transfer_to_units: Converts quantities" in graph, graph
     alone = output(notebook, "units-alone")
-    assert "model: base | fell back: True" in alone, alone  # no units adapter: the configured fallback
+    assert "model: tools | fell back: True" in alone, alone  # no units adapter: the generalist adapter
+    assert "('convert_units', {'value': 5" in alone, alone
     math = output(notebook, "graph-math")
     assert "agents: ['math', 'writing']" in math, math
     assert "12" in numbers(math.split("\n", 2)[-1]), math  # 15% of 80, in the note
     assert "agents:" in output(notebook, "graph-units")
+    train = output(notebook, "units-train")
+    assert "4 steps on" in train and "starting from tools" in train, train
+    assert "model: own adapter | fell back: False" in output(notebook, "units-own")
+    scores = output(notebook, "units-eval")
+    assert "own adapter:" in scores and "tools:" in scores and "exact calls" in scores, scores
 
 
 def loads_adapters_at_run_time(url: str) -> bool:

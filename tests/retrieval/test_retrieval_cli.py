@@ -52,9 +52,7 @@ def small_docs(tmp_path: Path) -> Path:
         "# Owls\n\nA barn owl swallows voles whole and coughs up the bones as pellets. "
         "Its hearing is so sharp that it hunts in total darkness.\n"
     )
-    (docs / "sub" / "pump.txt").write_text(
-        "Replace the seal of the ZR-7 pump with seal kit SK-4471 every 4000 operating hours.\n"
-    )
+    (docs / "sub" / "pump.txt").write_text("Replace the seal of the ZR-7 pump with seal kit SK-4471 every 4000 operating hours.\n")
     (docs / "bees.txt").write_text("Honey bees dance to tell their hive where flowers are.\n")
     return docs
 

@@ -218,9 +218,7 @@ def test_progress_counts_files_chunks_and_embeddings(store: InMemoryStore, docs:
     assert progress.totals["embedding"] == progress.done["embedding"] == report.chunks_written
 
 
-def test_an_interrupted_replacement_leaves_the_old_version_whole(
-    store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_interrupted_replacement_leaves_the_old_version_whole(store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ingest(store, docs, "c", **CHUNKING)
     searcher = HybridSearcher(store, "c")
     old = chunk_texts(store, "cats.md")
@@ -258,9 +256,7 @@ def test_an_interrupted_replacement_leaves_the_old_version_whole(
     assert searcher.search("Egyptian goddess Bastet", k=1)[0].source == "cats.md"
 
 
-def test_leftover_chunks_are_removed_by_a_later_run(
-    store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_leftover_chunks_are_removed_by_a_later_run(store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ingest(store, docs, "c", **CHUNKING)
     orphan = chunk_key("0" * 24, 0)
     store.put(corpus_namespace("c"), orphan, {"text": "stale", "source": "gone.md", "chunk": 0, "path": "/x", "sha256": "0"})
@@ -276,9 +272,7 @@ def test_leftover_chunks_are_removed_by_a_later_run(
     assert len(chunks(store)) == report.total_chunks
 
 
-def test_items_below_the_collection_namespace_are_left_alone(
-    store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_items_below_the_collection_namespace_are_left_alone(store: InMemoryStore, docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     below = (*corpus_namespace("c"), "notes")
     store.put(below, "k", {"text": "someone else's item"})
     monkeypatch.setattr(index_module, "ORPHAN_GRACE", timedelta(0))

@@ -9,13 +9,13 @@ import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.memory import InMemoryStore
 
-from agentgraph.citations import parse_passages
-from agentgraph.retrieval.focus import focus
-from agentgraph.taskcontext import working_on
 from agentgraph.agents.retrieval import Passage, format_passages, make_search_tool
+from agentgraph.citations import parse_passages
 from agentgraph.retrieval import HybridSearcher, ingest
+from agentgraph.retrieval.focus import focus
 from agentgraph.retrieval.search import _Hit, reciprocal_rank_fusion, tokenize
 from agentgraph.settings import get_settings
+from agentgraph.taskcontext import working_on
 
 CHUNKING = {"chunk_size": 400, "chunk_overlap": 80}
 

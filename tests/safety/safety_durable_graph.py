@@ -55,7 +55,9 @@ def reply(model: str, messages: Sequence[BaseMessage]) -> AIMessage:
     if model == "router":
         return AIMessage(content="", tool_calls=[_call("transfer_to_clerk", task=asked), _call("transfer_to_math", task="What is 2+2?")])
     if model == "math":
-        return AIMessage(content="", tool_calls=[_call("calculator", expression="2+2")]) if not done else AIMessage(content="The answer is 4.")
+        return (
+            AIMessage(content="", tool_calls=[_call("calculator", expression="2+2")]) if not done else AIMessage(content="The answer is 4.")
+        )
     tag = _TAG.search(asked).group(1)  # type: ignore[union-attr]
     if done < 2:
         return AIMessage(content="", tool_calls=[_call("record", text=f"{tag} {'AB'[done]}")])

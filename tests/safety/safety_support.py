@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from langchain_core.embeddings import Embeddings
 
 from agentgraph.audit import AuditLog
-from agentgraph.embeddings import EMBEDDING_DIMS
 from agentgraph.db import make_engine
 from agentgraph.db.shared import shared_engine
+from agentgraph.embeddings import EMBEDDING_DIMS
 from agentgraph.settings import Settings
 
 

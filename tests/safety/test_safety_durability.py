@@ -128,7 +128,7 @@ def run_trials(url: str, trials: list[Trial], folder: Path) -> None:
                 trial = queue.pop(0)
                 marks = trial.marks(folder, trial.workers)
                 delay = trial.kills[trial.workers] if trial.workers < len(trial.kills) else None
-                pid = fork(lambda: finish_thread(url, trial.tag, marks), marks.with_suffix(".err"))
+                pid = fork(lambda trial=trial, marks=marks: finish_thread(url, trial.tag, marks), marks.with_suffix(".err"))
                 trial.workers += 1
                 running[pid] = _Running(trial, delay, marks)
             now = time.monotonic()
@@ -206,8 +206,7 @@ def test_killed_workers_are_finished_by_other_processes(backend, tmp_path):
     run_id = os.urandom(4).hex()
     span = calibrate(url, tmp_path)
     trials = [
-        Trial(f"t{run_id}-{i}", [rng.uniform(0, span)] + ([rng.uniform(0, span)] if rng.random() < 0.3 else []))
-        for i in range(TRIALS)
+        Trial(f"t{run_id}-{i}", [rng.uniform(0, span)] + ([rng.uniform(0, span)] if rng.random() < 0.3 else [])) for i in range(TRIALS)
     ]
     run_trials(url, trials, tmp_path)
 

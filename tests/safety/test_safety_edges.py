@@ -64,8 +64,18 @@ def first_checkpoint(url: str) -> str:
         (["fork", "t1", "--checkpoint", "no-such-checkpoint"], "thread 't1' has no checkpoint 'no-such-checkpoint'"),
         (["resume", "t1", "--approve"], "thread 't1' is not waiting for an approval"),
     ],
-    ids=["empty", "oversized", "oversized-on-a-thread", "run-unknown", "history-unknown", "approve-unknown", "reject-unknown",
-         "fork-unknown", "fork-unknown-checkpoint", "resume-not-waiting"],
+    ids=[
+        "empty",
+        "oversized",
+        "oversized-on-a-thread",
+        "run-unknown",
+        "history-unknown",
+        "approve-unknown",
+        "reject-unknown",
+        "fork-unknown",
+        "fork-unknown-checkpoint",
+        "resume-not-waiting",
+    ],
 )
 def test_bad_input_is_one_clear_error_and_writes_nothing(database, args, message):
     before = row_counts(database)

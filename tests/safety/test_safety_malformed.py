@@ -26,7 +26,10 @@ CASES = {
     "unparsed call text": (ai('[calculator(expression="2+2"'), "the model wrote a tool call that could not be read"),
     "unparseable arguments": (invalid_json(), "malformed call to 'calculator': Unterminated string"),
     "unknown tool": (ai("", call("calcualtor", expression="2+2")), "tool 'calcualtor' is not allowed for the math agent"),
-    "wrong argument types": (ai("", call("calculator", expression=["2", "+", "2"])), "invalid arguments for calculator: expression: Input should be a valid string"),
+    "wrong argument types": (
+        ai("", call("calculator", expression=["2", "+", "2"])),
+        "invalid arguments for calculator: expression: Input should be a valid string",
+    ),
     "empty reply": (ai(""), "the model gave an empty answer"),
     "endless repetition": (ai("The answer is four. " * 200), "the model's reply repeated itself: 'the answer is four.'"),
 }
@@ -35,7 +38,9 @@ CASES = {
 def run(settings: Settings, math: list) -> tuple[dict, Script]:
     script = Script(router=[ai("", handoff("math", "What is 2+2?"))], math=math)
     with open_checkpointer(settings) as saver:
-        out = build_graph([MATH], saver, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("What is 2+2?")]}, CONFIG)
+        out = build_graph([MATH], saver, settings=settings, model_factory=script.factory).invoke(
+            {"messages": [HumanMessage("What is 2+2?")]}, CONFIG
+        )
     return out, script
 
 
@@ -95,7 +100,11 @@ def test_no_re_ask_when_repairs_are_off(settings):
 def test_a_router_that_gives_no_handoff_fails_clearly(settings, reply, described):
     script = Script(router=[reply, reply])
     with open_checkpointer(settings) as saver:
-        out = build_graph([MATH], saver, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("What is 2+2?")]}, CONFIG)
-    assert out["answer"].startswith("I could not answer this question.\n\nNote: the router gave no valid handoff after 2 attempt(s); last reply: ")
+        out = build_graph([MATH], saver, settings=settings, model_factory=script.factory).invoke(
+            {"messages": [HumanMessage("What is 2+2?")]}, CONFIG
+        )
+    assert out["answer"].startswith(
+        "I could not answer this question.\n\nNote: the router gave no valid handoff after 2 attempt(s); last reply: "
+    )
     assert described in out["answer"]
     assert_thread_whole_and_resumable(settings, out)

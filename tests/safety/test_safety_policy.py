@@ -99,8 +99,14 @@ RUN_LIMITS = [
 @pytest.mark.parametrize(("limit", "value", "note"), RUN_LIMITS, ids=[r[0] for r in RUN_LIMITS])
 def test_a_run_limit_ends_the_run_with_a_note_and_the_thread_goes_on(settings, limit, value, note):
     settings = with_policy(settings, **{limit: value})
-    looping = AIMessage(content="", tool_calls=[call("calculator", expression="1+1")], usage_metadata={"input_tokens": 90, "output_tokens": 10, "total_tokens": 100})
-    routed = AIMessage(content="", tool_calls=[handoff("math", "count")], usage_metadata={"input_tokens": 40, "output_tokens": 10, "total_tokens": 50})
+    looping = AIMessage(
+        content="",
+        tool_calls=[call("calculator", expression="1+1")],
+        usage_metadata={"input_tokens": 90, "output_tokens": 10, "total_tokens": 100},
+    )
+    routed = AIMessage(
+        content="", tool_calls=[handoff("math", "count")], usage_metadata={"input_tokens": 40, "output_tokens": 10, "total_tokens": 50}
+    )
     script = Script(router=[routed], math=[looping] * 5)
     with open_checkpointer(settings) as saver:
         graph = build_graph([MATH], saver, settings=settings, model_factory=script.factory)
@@ -158,7 +164,14 @@ def test_tool_calls_per_minute_are_limited_per_thread(settings, saver):
     three = ai("", call("calculator", expression="1+1"), call("calculator", expression="2+2"), call("calculator", expression="3+3"))
     script = Script(
         router=[ai("", handoff("math", "a")), ai("", handoff("math", "b")), ai("", handoff("math", "c"))],
-        math=[three, ai("Done."), ai("", call("calculator", expression="4+4")), ai("Done."), ai("", call("calculator", expression="5+5")), ai("Done.")],
+        math=[
+            three,
+            ai("Done."),
+            ai("", call("calculator", expression="4+4")),
+            ai("Done."),
+            ai("", call("calculator", expression="5+5")),
+            ai("Done."),
+        ],
     )
     graph = build_graph([MATH], saver, settings=settings, model_factory=script.factory)
     first = ask(graph)
@@ -175,9 +188,14 @@ def test_tool_calls_per_minute_are_limited_per_thread(settings, saver):
 
 def test_an_agents_own_rate_limit_overrides_the_policy(settings, saver):
     limited = replace(MATH, limits=AgentLimits(calls_per_minute={"calculator": 1}))
-    script = Script(router=[ai("", handoff("math", "a"))], math=[ai("", call("calculator", expression="1+1"), call("calculator", expression="2+2")), ai("Done.")])
+    script = Script(
+        router=[ai("", handoff("math", "a"))],
+        math=[ai("", call("calculator", expression="1+1"), call("calculator", expression="2+2")), ai("Done.")],
+    )
     out = ask(build_graph([limited], saver, settings=settings, model_factory=script.factory))
-    assert out["errors"] == ["math (math-1): calculator was not run: its limit of 1 calls per minute in this thread was reached (the agent's limits)"]
+    assert out["errors"] == [
+        "math (math-1): calculator was not run: its limit of 1 calls per minute in this thread was reached (the agent's limits)"
+    ]
 
 
 def test_a_recorded_side_effect_is_replayed_not_run_again(settings, tmp_path):
@@ -201,7 +219,9 @@ def test_a_call_cut_off_while_running_is_run_again_only_if_the_tool_allows_it(se
     results = ToolResults(shared_engine(settings.database_url))
     results.claim("t1", "call_1", "record", {"text": "A"})  # a worker claimed it, then died
 
-    reply = runner.execute(ledger.tool, {"name": "record", "args": {"text": "A"}, "id": "call_1"}, CallContext("r1", "t1", "clerk", "clerk-1"))
+    reply = runner.execute(
+        ledger.tool, {"name": "record", "args": {"text": "A"}, "id": "call_1"}, CallContext("r1", "t1", "clerk", "clerk-1")
+    )
     if idempotent:
         assert reply.status == "success" and ledger.invoked() == [("call_1", "A")]
     else:
@@ -230,7 +250,9 @@ def test_arguments_are_validated_against_a_json_schema_too(settings, saver):
         args_schema={"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
         func=lambda n: spy.runs.append({"n": n}) or "counted",
     )
-    script = Script(router=[ai("", handoff("clerk", "a"))], clerk=[ai("", call("count", n="three")), ai("", call("count", n=3)), ai("Done.")])
+    script = Script(
+        router=[ai("", handoff("clerk", "a"))], clerk=[ai("", call("count", n="three")), ai("", call("count", n=3)), ai("Done.")]
+    )
     out = ask(build_graph([clerk(typed)], saver, settings=settings, model_factory=script.factory))
     replies = [m for m in out["transcripts"]["clerk-1"]["messages"] if isinstance(m, ToolMessage)]
     assert replies[0].text == "invalid arguments for count: 'three' is not of type 'integer'"
@@ -243,7 +265,12 @@ def test_the_policy_is_read_from_the_settings_file_and_the_environment(tmp_path,
     monkeypatch.setenv("AGENTGRAPH_CONFIG", str(config))
     monkeypatch.setenv("AGENTGRAPH_POLICY__MAX_WALL_S", "30")
     policy = Settings().policy
-    assert (policy.max_model_calls, policy.untrusted_copies, policy.tool_rate_limits, policy.max_wall_s) == (7, "refuse", {"search": 5}, 30.0)
+    assert (policy.max_model_calls, policy.untrusted_copies, policy.tool_rate_limits, policy.max_wall_s) == (
+        7,
+        "refuse",
+        {"search": 5},
+        30.0,
+    )
     monkeypatch.setenv("AGENTGRAPH_POLICY__UNTRUSTED_COPIES", "ignore")
     with pytest.raises(ValueError, match="untrusted_copies"):
         Settings()
@@ -267,9 +294,11 @@ def test_the_audit_migration_goes_up_and_down(backend, tmp_path, request):
         assert {"ag_tool_audit", "ag_tool_results"} <= set(sa.inspect(engine).get_table_names())
         with pytest.raises(sa.exc.IntegrityError):  # only the five outcomes
             with engine.begin() as conn:
-                conn.execute(sa.text(
-                    "INSERT INTO ag_tool_audit (agent, tool, tool_call_id, arguments, outcome, replayed, started_at, duration_ms) "
-                    "VALUES ('a', 't', 'c', '{}', 'maybe', false, CURRENT_TIMESTAMP, 0)"
-                ))
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO ag_tool_audit (agent, tool, tool_call_id, arguments, outcome, replayed, started_at, duration_ms) "
+                        "VALUES ('a', 't', 'c', '{}', 'maybe', false, CURRENT_TIMESTAMP, 0)"
+                    )
+                )
     finally:
         engine.dispose()

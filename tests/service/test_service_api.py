@@ -70,7 +70,10 @@ def test_a_thread_is_created_asked_and_read_back(model_server, make_settings):
 
 
 def test_invalid_requests_get_clear_errors(model_server, make_settings):
-    with running_service(make_settings(model_server.url, policy={"max_question_chars": 40})) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
+    with (
+        running_service(make_settings(model_server.url, policy={"max_question_chars": 40})) as base,
+        httpx.Client(timeout=60, headers=ADMIN) as client,
+    ):
         for response in (
             ask(client, base, "no-such-thread", "Hello?"),
             client.get(f"{base}/threads/no-such-thread/state"),
@@ -165,7 +168,11 @@ def approval_graph(checkpointer=None, store=None, settings=None):
 @pytest.mark.parametrize("action", ["approve", "reject"])
 def test_a_thread_waiting_for_an_approval_is_resumed_over_http(make_settings, action):
     script = ("--handoffs", "retrieval,writing", "--tool-call", "retrieval:search:query")
-    with FakeModelServer(*script) as server, running_service(make_settings(server.url), approval_graph) as base, httpx.Client(timeout=60, headers=ADMIN) as client:
+    with (
+        FakeModelServer(*script) as server,
+        running_service(make_settings(server.url), approval_graph) as base,
+        httpx.Client(timeout=60, headers=ADMIN) as client,
+    ):
         thread_id = create(client, base)
         waiting = ask(client, base, thread_id, "What is the capital of France?").json()
         assert waiting["status"] == "waiting" and waiting["answer"] == ""

@@ -122,7 +122,9 @@ def test_answering_an_approval_needs_the_approver_role_and_the_audit_names_the_k
             threads = {}
             for token in (user, approver):
                 thread_id = client.post(f"{base}/threads", headers=bearer(token)).json()["thread_id"]
-                waiting = client.post(f"{base}/threads/{thread_id}/runs", json={"question": "What is the capital of France?"}, headers=bearer(token))
+                waiting = client.post(
+                    f"{base}/threads/{thread_id}/runs", json={"question": "What is the capital of France?"}, headers=bearer(token)
+                )
                 assert waiting.json()["status"] == "waiting"
                 threads[token] = thread_id
 
@@ -186,7 +188,9 @@ def test_runs_past_a_keys_limit_get_429(database, model_server, new_key):
             thread_id = client.post(f"{base}/threads", headers=bearer(token)).json()["thread_id"]
             wait_for_a_fresh_minute()
             # every run request counts, even one refused afterwards (an empty question: 422)
-            codes = [client.post(f"{base}/threads/{thread_id}/runs", json={"question": " "}, headers=bearer(token)).status_code for _ in range(4)]
+            codes = [
+                client.post(f"{base}/threads/{thread_id}/runs", json={"question": " "}, headers=bearer(token)).status_code for _ in range(4)
+            ]
             expected_runs = 2 if token == limited else 3  # the key's own limit, else service.runs_per_minute
             assert codes == [422] * expected_runs + [429] * (4 - expected_runs)
         refused = client.post(f"{base}/threads/{thread_id}/runs", json={"question": "What is 6 * 7?"}, headers=bearer(other))

@@ -47,7 +47,9 @@ def test_the_check_counts_missing_and_unreadable_checkpoints(bench, model_server
                 {"t": threads[0]},
             )
             # thread 1's stored values become garbage
-            conn.execute(sa.text("UPDATE ag_checkpoint_blobs SET blob = 'not a value' WHERE thread_id = :t AND blob IS NOT NULL"), {"t": threads[1]})
+            conn.execute(
+                sa.text("UPDATE ag_checkpoint_blobs SET blob = 'not a value' WHERE thread_id = :t AND blob IS NOT NULL"), {"t": threads[1]}
+            )
     finally:
         engine.dispose()
 

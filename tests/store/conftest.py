@@ -23,7 +23,6 @@ from agentgraph.embeddings import OfflineEmbeddings
 from agentgraph.store import AsyncSQLAlchemyStore, SQLAlchemyStore
 from tests.conftest import throwaway_postgres_database
 
-
 TEXT_INDEX = {"dims": 384, "embed": OfflineEmbeddings(), "fields": ["text"]}
 
 

@@ -45,9 +45,7 @@ async def test_concurrent_batches(make_astore: Callable[..., Any]) -> None:
     assert [r.value["i"] for r in results] == list(range(40))
 
 
-async def test_ttl_refresh_and_sweep(
-    make_astore: Callable[..., Any], sql: Callable[..., list[Any]], db_url: str
-) -> None:
+async def test_ttl_refresh_and_sweep(make_astore: Callable[..., Any], sql: Callable[..., list[Any]], db_url: str) -> None:
     store: AsyncSQLAlchemyStore = await make_astore(index=None, ttl={"default_ttl": 1, "omit_expired": True})
     await store.abatch([PutOp(("t",), "a", {"v": 1}, ttl=1), PutOp(("t",), "b", {"v": 1}, ttl=None)])
     past = "datetime('now', '-1 minute')" if db_url.startswith("sqlite") else "now() - interval '1 minute'"

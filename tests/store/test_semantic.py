@@ -54,9 +54,7 @@ def test_query_with_filter_namespace_and_paging(store: SQLAlchemyStore) -> None:
     assert nested == []  # a list filter never equals a string (filtered in Python)
 
 
-def test_update_replaces_vectors_and_unindexed_items_are_not_ranked(
-    store: SQLAlchemyStore, sql: Callable[..., list[Any]]
-) -> None:
+def test_update_replaces_vectors_and_unindexed_items_are_not_ranked(store: SQLAlchemyStore, sql: Callable[..., list[Any]]) -> None:
     ns = ("memories",)
     store.put(ns, "a", {"text": NOTES["cat"]["text"]})
     store.put(ns, "b", {"text": NOTES["tax"]["text"]})
@@ -91,9 +89,7 @@ def test_query_without_index_lists_items(make_store: Callable[..., SQLAlchemySto
     assert store.vector_search_kind() is None
 
 
-def test_a_few_thousand_items_search_quickly(
-    make_store: Callable[..., SQLAlchemyStore], hashed_embedding: Embed
-) -> None:
+def test_a_few_thousand_items_search_quickly(make_store: Callable[..., SQLAlchemyStore], hashed_embedding: Embed) -> None:
     embed = hashed_embedding()
     store = make_store(index={"dims": 384, "embed": embed, "fields": ["text"]})
     store.batch([PutOp(("corpus", "big"), f"c{i}", {"text": f"chunk number {i}", "n": i}) for i in range(2000)])
@@ -111,9 +107,7 @@ def test_a_few_thousand_items_search_quickly(
     assert len(store.list_items(("corpus", "big"))) == 2000
 
 
-def test_embedding_of_the_wrong_size_is_refused(
-    make_store: Callable[..., SQLAlchemyStore], hashed_embedding: Embed
-) -> None:
+def test_embedding_of_the_wrong_size_is_refused(make_store: Callable[..., SQLAlchemyStore], hashed_embedding: Embed) -> None:
     store = make_store(index={"dims": 384, "embed": hashed_embedding(dims=8), "fields": ["text"]})
     with pytest.raises(StorageError, match="dims"):
         store.put(("m",), "a", {"text": "x"})
@@ -151,8 +145,7 @@ def test_plain_postgres_uses_the_exact_search(postgres_db: str) -> None:
         assert store.vector_search_kind() == "exact"
         with store.engine.begin() as conn:
             column = conn.exec_driver_sql(
-                "SELECT data_type FROM information_schema.columns"
-                " WHERE table_name = 'store_item_vectors' AND column_name = 'embedding'"
+                "SELECT data_type FROM information_schema.columns WHERE table_name = 'store_item_vectors' AND column_name = 'embedding'"
             ).scalar_one()
         assert column == "bytea"
 

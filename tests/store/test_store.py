@@ -82,9 +82,7 @@ def test_get_many_keys_in_one_batch(store: SQLAlchemyStore) -> None:
     assert results[30] is None
 
 
-@pytest.mark.parametrize(
-    "namespace", [(), ("a.b",), ("",), ("langgraph", "x")], ids=["empty", "dot", "empty-label", "reserved"]
-)
+@pytest.mark.parametrize("namespace", [(), ("a.b",), ("",), ("langgraph", "x")], ids=["empty", "dot", "empty-label", "reserved"])
 def test_invalid_namespaces_are_refused(store: SQLAlchemyStore, namespace: tuple[str, ...]) -> None:
     with pytest.raises(InvalidNamespaceError):
         store.put(namespace, "k", {"v": 1})
@@ -273,9 +271,7 @@ def test_list_namespaces_like_in_memory_store(
 def test_list_namespaces_raw_op_with_match_conditions(store: SQLAlchemyStore) -> None:
     for ns in NAMESPACES:
         store.put(ns, "k", {"v": 1})
-    op = ListNamespacesOp(
-        match_conditions=(MatchCondition("prefix", ("users",)), MatchCondition("suffix", ("prefs",))), max_depth=2
-    )
+    op = ListNamespacesOp(match_conditions=(MatchCondition("prefix", ("users",)), MatchCondition("suffix", ("prefs",))), max_depth=2)
     assert store.batch([op])[0] == [("users", "alice"), ("users", "bob")]
 
 
@@ -332,9 +328,7 @@ def test_default_ttl_from_config(make_store: Callable[..., SQLAlchemyStore], sql
     assert expiry is not None and expiry > datetime.now(UTC) + timedelta(minutes=4)
 
 
-def test_reads_refresh_ttl(
-    store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]
-) -> None:
+def test_reads_refresh_ttl(store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]) -> None:
     store.put(("t",), "k", {"v": 1}, ttl=60)
     soon = datetime.now(UTC) + timedelta(minutes=30)
 
@@ -382,9 +376,7 @@ def test_expired_items_visible_until_swept_unless_omitted(
     assert store.sweep_ttl() == 0
 
 
-def test_sweep_removes_vectors_too(
-    store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]
-) -> None:
+def test_sweep_removes_vectors_too(store: SQLAlchemyStore, sql: Callable[..., list[Any]], age: Callable[[str, float], None]) -> None:
     store.put(("t",), "k", {"text": "a short note"}, ttl=1)
     assert sql("SELECT count(*) FROM store_item_vectors")[0][0] == 1
     age("k", -1)

@@ -68,9 +68,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.Text(), nullable=False),
         sa.Column("type", sa.Text(), nullable=False),
         sa.Column("blob", sa.LargeBinary(), nullable=True),
-        sa.PrimaryKeyConstraint(
-            "thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx", name="pk_ag_checkpoint_writes"
-        ),
+        sa.PrimaryKeyConstraint("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx", name="pk_ag_checkpoint_writes"),
     )
 
 

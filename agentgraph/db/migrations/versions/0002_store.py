@@ -63,9 +63,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("prefix", "key", name="pk_store_items"),
     )
     if op.get_bind().dialect.name == "postgresql":
-        op.create_index(
-            "store_items_prefix_idx", "store_items", ["prefix"], postgresql_ops={"prefix": "text_pattern_ops"}
-        )
+        op.create_index("store_items_prefix_idx", "store_items", ["prefix"], postgresql_ops={"prefix": "text_pattern_ops"})
     op.create_index(
         "store_items_expires_at_idx",
         "store_items",

@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.Column("replayed", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("duration_ms", sa.Float(), nullable=False),
-        sa.CheckConstraint(
-            "outcome IN ('ok', 'error', 'refused', 'rejected', 'limit')", name="ck_ag_tool_audit_outcome"
-        ),
+        sa.CheckConstraint("outcome IN ('ok', 'error', 'refused', 'rejected', 'limit')", name="ck_ag_tool_audit_outcome"),
     )
     op.create_index("ix_ag_tool_audit_thread_tool_time", "ag_tool_audit", ["thread_id", "tool", "started_at"])
     op.create_index("ix_ag_tool_audit_run_id", "ag_tool_audit", ["run_id"])

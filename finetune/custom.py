@@ -32,7 +32,9 @@ import math
 import random
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +187,7 @@ def read_examples(path: Path, spec: AgentSpec) -> list[TaskExample]:
             raise ExampleFileError(f"{where}: 'request' must be a non-empty string")
         calls_raw = item.get("calls", [])
         if not isinstance(calls_raw, list):
-            raise ExampleFileError(f"{where}: 'calls' must be a list of {{\"name\": ..., \"args\": {{...}}}}")
+            raise ExampleFileError(f'{where}: \'calls\' must be a list of {{"name": ..., "args": {{...}}}}')
         answer = item.get("answer")
         if answer is not None and (not isinstance(answer, str) or not answer.strip()):
             raise ExampleFileError(f"{where}: 'answer' must be a non-empty string")
@@ -220,7 +222,9 @@ def _check_args(where: str, tool: str, args: dict[str, Any], parameters: dict[st
             kept = [s for s in schema["anyOf"] if s.get("type") != "null"]
             schema = kept[0] if len(kept) == 1 else schema
         expected = _JSON_TYPES.get(schema.get("type"))
-        wrong_type = expected is not None and (not isinstance(value, expected) or (isinstance(value, bool) and schema.get("type") != "boolean"))
+        wrong_type = expected is not None and (
+            not isinstance(value, expected) or (isinstance(value, bool) and schema.get("type") != "boolean")
+        )
         if wrong_type:
             raise ExampleFileError(f"{where}: {tool}({arg}=...) should be {schema.get('type')}, got {json.dumps(value)}")
         if schema.get("enum") and value not in schema["enum"]:
@@ -252,14 +256,20 @@ def run_tools(spec: AgentSpec, calls: Sequence[tuple[str, dict[str, Any]]]) -> l
     return results
 
 
-def example_row(spec: AgentSpec, tools: list[dict], request: str, calls: Sequence[tuple[str, dict]], results: Sequence[str] | None, answer: str | None) -> dict[str, Any]:
+def example_row(
+    spec: AgentSpec, tools: list[dict], request: str, calls: Sequence[tuple[str, dict]], results: Sequence[str] | None, answer: str | None
+) -> dict[str, Any]:
     """The agent's conversation for one task as an ms-swift row: system prompt, request, calls, results, answer."""
     from agentgraph.finetune.datasets.common import swift_row
 
     messages: list[BaseMessage] = [SystemMessage(spec.system_prompt), HumanMessage(request)]
     if calls:
         ids = [f"call_{i}" for i in range(len(calls))]
-        messages.append(AIMessage("", tool_calls=[{"name": n, "args": dict(a), "id": i, "type": "tool_call"} for (n, a), i in zip(calls, ids, strict=True)]))
+        messages.append(
+            AIMessage(
+                "", tool_calls=[{"name": n, "args": dict(a), "id": i, "type": "tool_call"} for (n, a), i in zip(calls, ids, strict=True)]
+            )
+        )
         if results is not None and answer is not None:
             messages += [ToolMessage(r, tool_call_id=i) for r, i in zip(results, ids, strict=True)]
             messages.append(AIMessage(answer))
@@ -304,7 +314,9 @@ def widen(
                 new = rng.choice(options)
             else:
                 continue
-            request = re.sub(rf"(?<![\w.]){re.escape(shown)}(?![\w])", _show(new).replace("\\", "\\\\"), request, count=1, flags=re.IGNORECASE)
+            request = re.sub(
+                rf"(?<![\w.]){re.escape(shown)}(?![\w])", _show(new).replace("\\", "\\\\"), request, count=1, flags=re.IGNORECASE
+            )
             args[arg] = new
             replaced.append((shown, _show(new)))
     return (request, calls, replaced) if replaced else None
@@ -320,7 +332,9 @@ def phrase(rng: random.Random, request: str, held_out: bool) -> str:
     return text + ending if ending and text.endswith((".", "?", "!")) else text
 
 
-def _answer_for(example: TaskExample, old: Sequence[str] | None, new: Sequence[str] | None, replaced: Sequence[tuple[str, str]]) -> str | None:
+def _answer_for(
+    example: TaskExample, old: Sequence[str] | None, new: Sequence[str] | None, replaced: Sequence[tuple[str, str]]
+) -> str | None:
     """The example's answer with the new results and argument values in place of the old ones (None
     when it does not quote every result: the row then ends with the calls)."""
     if example.answer is None or old is None or new is None:
@@ -398,12 +412,14 @@ def trace_rows(spec: AgentSpec, settings: Any) -> list[dict[str, Any]]:
 
 def starting_adapter(settings: Any, base_model_hash: str) -> Path:
     """The `tools` adapter's folder, checked: registered, on disk, trained on this base model."""
-    from agentgraph.serving.registry import AdapterRegistry, check_adapter
     from agentgraph.finetune.train import TrainingError
+    from agentgraph.serving.registry import AdapterRegistry, check_adapter
 
     entry = AdapterRegistry.load(settings.registry_path).entries.get(TOOLS_ADAPTER)
     if entry is None:
-        raise TrainingError(f"a user's agent is trained on top of the {TOOLS_ADAPTER!r} adapter and none is registered: run `agentgraph finetune {TOOLS_ADAPTER}`")
+        raise TrainingError(
+            f"a user's agent is trained on top of the {TOOLS_ADAPTER!r} adapter and none is registered: run `agentgraph finetune {TOOLS_ADAPTER}`"
+        )
     check_adapter(entry, settings.server.max_lora_rank, base_model_hash)
     return entry.path
 
@@ -425,7 +441,7 @@ def finetune_agent(
 ) -> Any:
     """Build the agent's rows, train them on top of `tools` with `swift sft`, export, register."""
     from dataclasses import replace
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from agentgraph.finetune.config import DataConfig, SftConfig, TrainConfig
     from agentgraph.finetune.datasets.common import files_hash, write_jsonl
@@ -449,7 +465,12 @@ def finetune_agent(
     write_jsonl(folder / "train.jsonl", splits["train"] + extra)
     write_jsonl(folder / "val.jsonl", splits["val"] or splits["train"][:4])
     write_jsonl(folder / "test.jsonl", splits["test"])
-    (folder / "agent.json").write_text(json.dumps({"agent": str(reference) if isinstance(reference, str) else spec.name, "examples": str(examples_file), "trace_rows": len(extra)}) + "\n")
+    (folder / "agent.json").write_text(
+        json.dumps(
+            {"agent": str(reference) if isinstance(reference, str) else spec.name, "examples": str(examples_file), "trace_rows": len(extra)}
+        )
+        + "\n"
+    )
     train, val = folder / "train.jsonl", folder / "val.jsonl"
     data = DataFiles(train, val, files_hash((train, val)), count_rows(train), count_rows(val))
     config = TrainConfig(
@@ -459,16 +480,24 @@ def finetune_agent(
     )
     if max_steps is not None:
         config = replace(config, sft=replace(config.sft, max_steps=max_steps))
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_dir = Path(settings.finetune.runs_dir) / f"{spec.adapter_name}-sft-{stamp}"
     command = swift_command(config, "sft", profile, model, data, run_dir, init_adapter=start)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "command.json").write_text(json.dumps(command, indent=2) + "\n")
     planned = total_steps(config, "sft", data.train_rows)
     info = {
-        "agent": spec.adapter_name, "method": "sft", "base_model_hash": model.base_model_hash, "data_hash": data.data_hash,
-        "train_rows": data.train_rows, "val_rows": data.val_rows, "config": config.to_dict(), "init_adapter": str(start),
-        "started_at": stamp, "planned_steps": planned, "agent_reference": str(reference) if isinstance(reference, str) else spec.name,
+        "agent": spec.adapter_name,
+        "method": "sft",
+        "base_model_hash": model.base_model_hash,
+        "data_hash": data.data_hash,
+        "train_rows": data.train_rows,
+        "val_rows": data.val_rows,
+        "config": config.to_dict(),
+        "init_adapter": str(start),
+        "started_at": stamp,
+        "planned_steps": planned,
+        "agent_reference": str(reference) if isinstance(reference, str) else spec.name,
         "trace_rows": len(extra),
     }
     (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -497,7 +526,9 @@ def calls_match(expected: Sequence[tuple[str, dict]], got: Sequence[tuple[str, d
 
     remaining = list(got)
     for name, args in expected:
-        match = next((c for c in remaining if c[0] == name and c[1].keys() == args.keys() and all(same(args[k], c[1][k]) for k in args)), None)
+        match = next(
+            (c for c in remaining if c[0] == name and c[1].keys() == args.keys() and all(same(args[k], c[1][k]) for k in args)), None
+        )
         if match is None:
             return False
         remaining.remove(match)
@@ -518,7 +549,9 @@ def expected_calls(row: dict[str, Any]) -> list[tuple[str, dict]]:
     return calls
 
 
-def eval_agent(reference: str | AgentSpec, settings: Any, models: Sequence[str] | None = None, limit: int | None = None) -> dict[str, Any]:
+def eval_agent(
+    reference: str | AgentSpec, settings: Any, models: Sequence[str] | None = None, limit: int | None = None, concurrency: int = 4
+) -> dict[str, Any]:
     """The agent's held-out rows (built by `finetune_agent`) asked of each model: the share whose first
     turn makes exactly the expected calls (or, for a plain answer, no call)."""
     from agentgraph.finetune.datasets.common import read_jsonl
@@ -527,26 +560,38 @@ def eval_agent(reference: str | AgentSpec, settings: Any, models: Sequence[str] 
     spec = load_agent(reference)
     test_file = Path(settings.finetune.data_dir) / spec.adapter_name / "test.jsonl"
     if not test_file.is_file():
-        raise ConfigError(f"no held-out rows for agent {spec.name!r} in {test_file}: run `agentgraph finetune --agent {reference} --examples FILE` first")
+        raise ConfigError(
+            f"no held-out rows for agent {spec.name!r} in {test_file}: run `agentgraph finetune --agent {reference} --examples FILE` first"
+        )
     rows = read_jsonl(test_file)[: limit or None]
     tools = spec.openai_tools()
     results: dict[str, Any] = {"agent": spec.name, "rows": len(rows), "models": {}}
     for model in models or (spec.adapter_name, TOOLS_ADAPTER):
         chat = chat_model(model, settings).bind_tools(tools)
-        right, details = 0, []
-        for row in rows:
+
+        def one(row: dict[str, Any], chat: Any = chat) -> dict[str, Any]:
             expected = expected_calls(row)
             request = next(m["content"] for m in row["messages"] if m["role"] == "user")
             reply = chat.invoke([SystemMessage(spec.system_prompt), HumanMessage(request)])
             got = [(c["name"], dict(c["args"])) for c in reply.tool_calls]
-            ok = calls_match(expected, got)
-            right += ok
-            details.append({"request": request, "expected": expected, "got": got, "content": str(reply.content)[:200], "ok": ok})
+            return {"request": request, "expected": expected, "got": got, "content": str(reply.content)[:200], "ok": calls_match(expected, got)}
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            details = list(pool.map(one, rows))
+        right = sum(d["ok"] for d in details)
         results["models"][model] = {"call_exact": round(100 * right / max(len(rows), 1), 1), "right": right, "details": details}
     return results
 
 
 __all__ = [
-    "ExampleFileError", "TaskExample", "ToolSchemaError", "build_rows", "calls_match", "check_tool_schemas", "eval_agent",
-    "finetune_agent", "load_agent", "read_examples",
+    "ExampleFileError",
+    "TaskExample",
+    "ToolSchemaError",
+    "build_rows",
+    "calls_match",
+    "check_tool_schemas",
+    "eval_agent",
+    "finetune_agent",
+    "load_agent",
+    "read_examples",
 ]

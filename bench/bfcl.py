@@ -254,10 +254,14 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "",
     ]
     for model in models:
-        lines.append(f"- **{model}**: " + "; ".join(
-            f"{category}: " + ", ".join(f"{reason} {count}" for reason, count in _reasons(results["models"][model][category]))
-            for category in categories if category in results["models"][model] and _reasons(results["models"][model][category])
-        ))
+        lines.append(
+            f"- **{model}**: "
+            + "; ".join(
+                f"{category}: " + ", ".join(f"{reason} {count}" for reason, count in _reasons(results["models"][model][category]))
+                for category in categories
+                if category in results["models"][model] and _reasons(results["models"][model][category])
+            )
+        )
     lines += [
         "",
         "Per-case replies and checker errors: `bench/results/bfcl.json`.",

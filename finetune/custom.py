@@ -574,7 +574,13 @@ def eval_agent(
             request = next(m["content"] for m in row["messages"] if m["role"] == "user")
             reply = chat.invoke([SystemMessage(spec.system_prompt), HumanMessage(request)])
             got = [(c["name"], dict(c["args"])) for c in reply.tool_calls]
-            return {"request": request, "expected": expected, "got": got, "content": str(reply.content)[:200], "ok": calls_match(expected, got)}
+            return {
+                "request": request,
+                "expected": expected,
+                "got": got,
+                "content": str(reply.content)[:200],
+                "ok": calls_match(expected, got),
+            }
 
         with ThreadPoolExecutor(concurrency) as pool:
             details = list(pool.map(one, rows))

@@ -27,14 +27,20 @@ def finetune_command(
         0, "--mistakes", help="dpo/kto: first run this many fresh rows through the served adapter; its mistakes lead the pairs."
     ),
     rows: list[Path] = typer.Option(
-        [], "--rows", help="sft: a file of agent rows (e.g. from `agentgraph traces export --format swift`) to train on beside the built data; repeatable."
+        [],
+        "--rows",
+        help="sft: a file of agent rows (e.g. from `agentgraph traces export --format swift`) to train on beside the built data; repeatable.",
     ),
     from_run: Path | None = typer.Option(
         None, "--from-run", help="Do not train: export and register the latest checkpoint of this earlier run (e.g. one that was stopped)."
     ),
-    checkpoint: int | None = typer.Option(None, "--checkpoint", help="With --from-run: export the checkpoint of this step instead of the latest."),
+    checkpoint: int | None = typer.Option(
+        None, "--checkpoint", help="With --from-run: export the checkpoint of this step instead of the latest."
+    ),
     custom: str | None = typer.Option(
-        None, "--agent", help="A user's agent (module:attribute or file.py:attribute, an AgentSpec): trained on top of `tools` from --examples and its traces."
+        None,
+        "--agent",
+        help="A user's agent (module:attribute or file.py:attribute, an AgentSpec): trained on top of `tools` from --examples and its traces.",
     ),
     examples: Path | None = typer.Option(None, "--examples", help="With --agent: the example tasks (JSONL; see finetune/custom.py)."),
     traces: bool = typer.Option(True, "--traces/--no-traces", help="With --agent: also train on the agent's stored runs."),
@@ -44,7 +50,6 @@ def finetune_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from agentgraph.finetune.progress import LogEvent
     from agentgraph.finetune.train import complete_run, finetune
     from agentgraph.settings import get_settings
 
@@ -56,7 +61,10 @@ def finetune_command(
         raise typer.BadParameter("--checkpoint chooses a step of an earlier run; give the run with --from-run")
     if from_run is not None:
         done = complete_run(from_run, get_settings(), output, register=register, step=checkpoint)
-        err.print(f"[green]adapter[/] {done.adapter_dir} from {done.metrics['checkpoint']} of {from_run}" + ("  (registered)" if done.registered else ""))
+        err.print(
+            f"[green]adapter[/] {done.adapter_dir} from {done.metrics['checkpoint']} of {from_run}"
+            + ("  (registered)" if done.registered else "")
+        )
         return
     progress = Progress(
         TextColumn("{task.description}"),
@@ -133,8 +141,15 @@ def _finetune_agent(
         raise typer.BadParameter("give a shipped agent's name, or --agent MODULE:SPEC with --examples FILE")
     lines = _LineReport(err)
     result = finetune_agent(
-        reference, examples, get_settings(), max_steps=max_steps, output=output, register=register, traces=traces,
-        on_event=lines.event, on_stage=lines.stage,
+        reference,
+        examples,
+        get_settings(),
+        max_steps=max_steps,
+        output=output,
+        register=register,
+        traces=traces,
+        on_event=lines.event,
+        on_stage=lines.stage,
     )
     metrics = result.metrics
     err.print(

@@ -68,10 +68,22 @@ def test_load_agent_by_path_and_by_module(units: AgentSpec) -> None:
         ('{"request": "x", "calls": [], "extra": 1}', "unknown key 'extra'"),
         ('{"request": "", "calls": []}', "'request' must be a non-empty string"),
         ('{"request": "Tell me a joke.", "calls": []}', "needs the plain 'answer'"),
-        ('{"request": "x", "calls": [{"name": "send_email", "args": {}}]}', "calls tool 'send_email', which agent 'units' does not have \(its tools: convert_units\)"),
-        ('{"request": "x", "calls": [{"name": "convert_units", "args": {"value": 5, "from_unit": "mi"}}]}', "convert_units needs 'to_unit'"),
-        ('{"request": "x", "calls": [{"name": "convert_units", "args": {"value": "five", "from_unit": "mi", "to_unit": "km"}}]}', r"convert_units\(value=...\) should be number"),
-        ('{"request": "x", "calls": [{"name": "convert_units", "args": {"value": 5, "from_unit": "mi", "to_unit": "km", "round": 2}}]}', "has no parameter 'round'"),
+        (
+            '{"request": "x", "calls": [{"name": "send_email", "args": {}}]}',
+            r"calls tool 'send_email', which agent 'units' does not have \(its tools: convert_units\)",
+        ),
+        (
+            '{"request": "x", "calls": [{"name": "convert_units", "args": {"value": 5, "from_unit": "mi"}}]}',
+            "convert_units needs 'to_unit'",
+        ),
+        (
+            '{"request": "x", "calls": [{"name": "convert_units", "args": {"value": "five", "from_unit": "mi", "to_unit": "km"}}]}',
+            r"convert_units\(value=...\) should be number",
+        ),
+        (
+            '{"request": "x", "calls": [{"name": "convert_units", "args": {"value": 5, "from_unit": "mi", "to_unit": "km", "round": 2}}]}',
+            "has no parameter 'round'",
+        ),
     ],
 )
 def test_a_bad_example_names_its_file_and_line(units: AgentSpec, tmp_path: Path, line: str, message: str) -> None:
@@ -133,7 +145,20 @@ def test_widened_rows_are_consistent_and_held_out(units: AgentSpec) -> None:
             assert response == units.tool(name).invoke(args)
         request = row["messages"][1]["content"]
         for _, args in calls:
-            widened += str(args["value"]).removesuffix(".0") in request and args["value"] not in (5, 3, 100, 12, 2, 8, 30, 68, 10, 4, 1.5, 250)
+            widened += str(args["value"]).removesuffix(".0") in request and args["value"] not in (
+                5,
+                3,
+                100,
+                12,
+                2,
+                8,
+                30,
+                68,
+                10,
+                4,
+                1.5,
+                250,
+            )
         if responses and row["messages"][-1]["role"] == "assistant":
             assert all(r in row["messages"][-1]["content"] for r in responses)
     assert widened > 20, "argument values are widened"
@@ -148,13 +173,15 @@ def test_calls_match_ignores_order_case_and_float_noise() -> None:
 
 
 def _registry(tmp_path: Path, base_hash: str) -> Path:
-    from safetensors.numpy import save_file
     import numpy as np
+    from safetensors.numpy import save_file
 
     folder = tmp_path / "adapters" / "tools"
     folder.mkdir(parents=True)
     (folder / "adapter_config.json").write_text(json.dumps({"r": 8, "target_modules": ["q_proj"]}))
-    save_file({"base_model.model.layers.0.q_proj.lora_A.weight": np.zeros((8, 4), dtype=np.float16)}, str(folder / "adapter_model.safetensors"))
+    save_file(
+        {"base_model.model.layers.0.q_proj.lora_A.weight": np.zeros((8, 4), dtype=np.float16)}, str(folder / "adapter_model.safetensors")
+    )
     registry = tmp_path / "adapters" / "registry.toml"
     registry.write_text(f'[adapters.tools]\npath = "tools"\nrank = 8\nbase_model_hash = "{base_hash}"\nversion = "1"\n')
     return registry

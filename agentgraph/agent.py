@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+CallCheck = Callable[[str, str, Mapping], "str | None"]
+"""(task, tool name, arguments) -> what is wrong with the call for this task, or None."""
 ResultStatement = Callable[[str, str, Sequence[str]], str]
 """(task, the model's answer, the results of the tool calls that ran) -> a statement that stands alone."""
 
@@ -41,6 +43,8 @@ class AgentSpec:
     """Tools that interrupt the run for a person's approval before they run."""
     limits: AgentLimits = field(default_factory=AgentLimits)
     """This agent's own limits (model calls, tokens, tool rounds, tool calls per minute)."""
+    check_call: CallCheck | None = field(default=None, hash=False, compare=False)
+    """Checks a call against the task before it runs; a problem it names is sent back as a correction."""
     result_statement: ResultStatement | None = field(default=None, hash=False, compare=False)
     """Turns the model's final answer into the statement the agents after it read (default: the answer as written)."""
 

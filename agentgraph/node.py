@@ -12,7 +12,7 @@ to the agent that made it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, NotRequired, TypedDict
 
@@ -269,7 +269,7 @@ class _AgentSteps:
             elif self._over_limit(state):
                 text = not_run(call["name"], f"the limit of {self.max_rounds} tool rounds was reached")
                 replies[call["id"]] = _quiet(error_reply(call, text))
-            elif problem := refusal(self.spec, call):
+            elif problem := refusal(self.spec, call) or self._call_problem(state, call):
                 replies[call["id"]] = _malformed(error_reply(call, problem), forbidden=self._forbidden(call["name"]))
             elif concern := untrusted_arguments(
                 self.spec.tool(call["name"]), call["args"], trusted=trusted, untrusted=untrusted, policy=self.policy
@@ -282,6 +282,12 @@ class _AgentSteps:
             else:
                 runnable.append(dict(call))
         return replies, runnable, reasons
+
+    def _call_problem(self, state: AgentState, call: Mapping[str, Any]) -> str | None:
+        """What the agent's own check finds wrong with an allowed call for this task (a correction), or None."""
+        if self.spec.check_call is None or self.spec.tool(call["name"]) is None:
+            return None
+        return self.spec.check_call(state["subtask"]["task"], call["name"], call.get("args") or {})
 
     def _ask(self, subtask: str, runnable: list[dict], reasons: dict[str, str], replies: dict[str, ToolMessage]) -> set[str]:
         """Ask a person about each call that needs it (an interrupt each); the ids of calls run with edited arguments."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from langchain_core.tools import ToolException, tool
 
@@ -63,10 +63,43 @@ def math_statement(task: str, answer: str, results: Sequence[str]) -> str:
     return f"{asked}{'?' if task.strip().endswith('?') else '.'} The answer is {value}."
 
 
+_EXPRESSION = re.compile(r"[\d(][\d\s.+\-*/^()×÷]*[\d)]")
+_OPERATOR = re.compile(r"\d\s*[+\-*/^×÷]\s*[\d(]|\)\s*[+\-*/^×÷]")
+
+
+def explicit_expression(task: str) -> str | None:
+    """The arithmetic expression a task writes out ("(38 - 19) * (7 + 6) = ?" -> "(38 - 19) * (7 + 6)"), or None
+    (also when the task has numbers outside it: then it asks for more than the expression)."""
+    found = [m.group(0).strip() for m in _EXPRESSION.finditer(task) if _OPERATOR.search(m.group(0))]
+    balanced = [e for e in found if e.count("(") == e.count(")")]
+    if not balanced:
+        return None
+    longest = max(balanced, key=len)
+    numbers = re.findall(r"\d+(?:[.,]\d+)*", task)
+    inside = re.findall(r"\d+(?:[.,]\d+)*", longest)
+    return longest if len(numbers) == len(inside) else None  # a number outside it: the task asks more than the expression
+
+
+def check_math_call(task: str, tool: str, args: Mapping) -> str | None:
+    """A calculator call must compute the expression a task writes out, as written (its value, not a rewrite)."""
+    expression = explicit_expression(task)
+    given = args.get("expression")
+    if tool != "calculator" or expression is None or not isinstance(given, str):
+        return None
+    try:
+        same = mathexpr.evaluate(given) == mathexpr.evaluate(expression.replace("×", "*").replace("÷", "/"))
+    except mathexpr.MathInputError:
+        return None
+    if same:
+        return None
+    return f"calculator({given!r}) is not the expression the task gives; call calculator(expression={expression!r}) exactly as written"
+
+
 MATH = AgentSpec(
     name="math",
     description="Computes numbers: arithmetic, percentages, equations, word problems.",
     system_prompt="You are the math agent. Use a tool for every computation, then state the result.",
     tools=(calculator, solve),
+    check_call=check_math_call,
     result_statement=math_statement,
 )

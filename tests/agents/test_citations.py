@@ -68,3 +68,14 @@ def test_a_writing_request_that_states_its_facts_gives_them_to_the_writing_agent
     assert inline_facts("Then email Sam the result.") == []  # it points at facts found by the others
     assert writing_request(task, ["Found elsewhere."]).endswith("Facts:\n- Found elsewhere.")  # facts given win
     assert writing_request("Email Sam the result.", []).endswith("Facts:\n- (none)")
+
+
+def test_a_calculator_call_must_compute_the_expression_the_task_writes_out():
+    from agentgraph.agents.math import check_math_call, explicit_expression
+
+    assert explicit_expression("(38 - 19) * (7 + 6) = ?") == "(38 - 19) * (7 + 6)"
+    assert explicit_expression("What is 3 + 4 and then 5 more?") is None  # it asks for more than the expression
+    problem = check_math_call("Calculate (17 - 4) * (6 + 9).", "calculator", {"expression": "(17-4)*6+9"})
+    assert problem and "'(17 - 4) * (6 + 9)'" in problem
+    assert check_math_call("Calculate (17 - 4) * (6 + 9).", "calculator", {"expression": "13*15"}) is None  # same value
+    assert check_math_call("What is 15% of 80?", "calculator", {"expression": "15%*80"}) is None

@@ -142,3 +142,20 @@ def test_a_follow_up_step_reads_the_previous_turn_as_a_fact(agents, settings, sa
         "Facts: Earlier in this conversation: A bike costs 260 with 35% off. How much do I save? The answer is 91.\nTask: And at 45% off?"
     )
     assert "117" in out["answer"]
+
+
+def test_a_call_that_rewrites_the_tasks_expression_is_corrected_before_it_runs(agents, settings):
+    script = Script(
+        router=[ai("", needing("math", "(38 - 19) * (7 + 6) = ?"))],
+        math=[
+            ai("", call("calculator", expression="(38-19)*7+6")),
+            ai("", call("calculator", expression="(38 - 19) * (7 + 6)")),
+            ai("The answer is 247."),
+        ],
+    )
+    out = build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
+    calls = out["results"]["math-1"]["tool_calls"]
+    assert [(c["args"]["expression"], c["status"]) for c in calls] == [("(38-19)*7+6", "error"), ("(38 - 19) * (7 + 6)", "success")]
+    correction = [m for m in out["transcripts"]["math-1"]["messages"] if m.type == "tool"][0].content
+    assert "calculator(expression='(38 - 19) * (7 + 6)')" in correction
+    assert "247" in out["answer"] and out["errors"] == []

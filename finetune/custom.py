@@ -561,7 +561,7 @@ def eval_agent(
     test_file = Path(settings.finetune.data_dir) / spec.adapter_name / "test.jsonl"
     if not test_file.is_file():
         raise ConfigError(
-            f"no held-out rows for agent {spec.name!r} in {test_file}: run `agentgraph finetune --agent {reference} --examples FILE` first"
+            f"no held-out rows for agent {spec.name!r} in {test_file}: run `agentgraph finetune --agent {reference if isinstance(reference, str) else 'MODULE:SPEC'} --examples FILE` first"
         )
     rows = read_jsonl(test_file)[: limit or None]
     tools = spec.openai_tools()

@@ -255,7 +255,7 @@ def eval_router(row: dict, invoke: Invoke) -> CaseResult:
     first = next((m for m in messages if isinstance(m, AIMessage)), AIMessage(""))
     expected = [c["name"].removeprefix(HANDOFF_PREFIX) for c in first.tool_calls]
     tools = row_tools(row)
-    roster = [t["function"]["name"].removeprefix(HANDOFF_PREFIX) for t in tools]  # the row's own agents (rosters differ)
+    roster = [t["function"]["name"].removeprefix(HANDOFF_PREFIX) for t in tools] or list(ROUTER_AGENTS)  # the row's own agents
     reply = invoke(prompt, tools)
     return CaseResult(
         {"agent_accuracy": score_router(reply, expected, roster)}, {"expected": expected, "calls": reply.tool_calls, "text": reply.content}

@@ -46,7 +46,7 @@ def sentences_of(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def focus(passages: Sequence[Passage], query: str, task: str | None = None, keep: int = 3) -> list[Passage]:
+def focus(passages: Sequence[Passage], query: str, task: str | None = None, keep: int = 6) -> list[Passage]:
     """Each passage as its `keep` sentences that best answer `query` (and `task`), best first; passages by their best sentence."""
     from agentgraph.embeddings import embed_texts
 

@@ -40,7 +40,8 @@ CITATION = re.compile(r"\[source: ([^\]]+)\]")
 NO_SUPPORT = "The documents I searched do not state this."
 """The answer of an agent whose claims no retrieved passage supports."""
 SUPPORT = 0.6
-"""Share of a claim's content words that one retrieved sentence must hold for the claim to be supported."""
+"""Share of a claim's content words that one retrieved sentence must hold (words found only elsewhere in
+the same source count half, and every number must be in the sentence) for the claim to be supported."""
 NAME_MATCH = 0.6
 """How closely (difflib ratio) a cited name must resemble a retrieved source's to be mapped to it."""
 SOURCES_KEY = "agentgraph_returns_sources"
@@ -95,11 +96,20 @@ class Grounded:
 
 
 def _terms(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower().replace(",", "")) if w not in _STOP and (len(w) > 1 or w.isdigit())}
+    """Content words, lower-cased, a plural or verb 's' removed ("spans" and "span" match)."""
+    words = (w for w in _WORD.findall(text.lower().replace(",", "")) if w not in _STOP and (len(w) > 1 or w.isdigit()))
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
 
 
-def _coverage(claim: set[str], sentence: str) -> float:
-    return len(claim & _terms(sentence)) / len(claim) if claim else 0.0
+def _coverage(claim: set[str], sentence: str, context: set[str]) -> float:
+    """How much of the claim one sentence states: its words count whole, words found only elsewhere in the
+    same source (the name a pronoun stands for) half; a number the sentence lacks makes it no support."""
+    if not claim:
+        return 0.0
+    stated = _terms(sentence)
+    if any(w[0].isdigit() and w not in stated for w in claim):
+        return 0.0
+    return (len(claim & stated) + 0.5 * len((claim - stated) & context)) / len(claim)
 
 
 def _claims(answer: str) -> list[tuple[str, list[str]]]:
@@ -120,13 +130,15 @@ def ground(answer: str, passages: Sequence[Passage]) -> Grounded:
     by_source: dict[str, list[str]] = {}
     for p in passages:
         by_source.setdefault(p.source, []).extend(s for s in _SENTENCE.split(p.text) if s.strip())
+    context = {source: set().union(*(_terms(s) for s in sentences)) for source, sentences in by_source.items()}
     sources = list(by_source)
     kept: list[str] = []
     cited: list[str] = []
     changes: list[str] = []
 
     def support(claim: set[str], within: Iterable[str]) -> tuple[float, str | None]:
-        return max(((max((_coverage(claim, s) for s in by_source[src]), default=0.0), src) for src in within), default=(0.0, None))
+        scored = ((max((_coverage(claim, s, context[src]) for s in by_source[src]), default=0.0), src) for src in within)
+        return max(scored, default=(0.0, None))
 
     for text, names in _claims(answer):
         terms = _terms(CITATION.sub("", text))

@@ -79,3 +79,9 @@ def test_a_calculator_call_must_compute_the_expression_the_task_writes_out():
     assert problem and "'(17 - 4) * (6 + 9)'" in problem
     assert check_math_call("Calculate (17 - 4) * (6 + 9).", "calculator", {"expression": "13*15"}) is None  # same value
     assert check_math_call("What is 15% of 80?", "calculator", {"expression": "15%*80"}) is None
+
+
+def test_a_claim_naming_what_a_pronoun_sentence_speaks_of_is_supported_but_not_with_another_number():
+    passages = [Passage("bridge.md", "Its main span is 412 metres long. The Velmora Bridge was completed in 1987.")]
+    assert ground("Velmora Bridge spans 412 metres long. [source: bridge.md]", passages).citations == ["bridge.md"]
+    assert ground("Velmora Bridge spans 413 metres long. [source: bridge.md]", passages).answer == NO_SUPPORT

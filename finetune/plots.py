@@ -15,6 +15,19 @@ def _pyplot():  # noqa: ANN202 - matplotlib's module type
     return plt
 
 
+def _label(ax, bar, text: str, fontsize: int) -> None:  # noqa: ANN001 - matplotlib's Axes and Rectangle
+    """`text` just above the top of `bar`."""
+    ax.annotate(
+        text,
+        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+        ha="center",
+        va="bottom",
+        fontsize=fontsize,
+        xytext=(0, 1),
+        textcoords="offset points",
+    )
+
+
 def plot_loss(train: Sequence[tuple[int, float]], val: Sequence[tuple[int, float]], out: Path, title: str) -> Path:
     """Training and validation loss against the optimizer step."""
     plt = _pyplot()
@@ -55,15 +68,7 @@ def plot_eval(results: Mapping[str, Mapping[str, Mapping[str, float]]], out: Pat
         drawn.append(ax.bar([p + shift for p in positions], base, width, label="base", color="#7f7f7f"))
     for bars in drawn:
         for bar in bars:
-            ax.annotate(
-                f"{bar.get_height():.2f}",
-                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                ha="center",
-                va="bottom",
-                fontsize=7,
-                xytext=(0, 1),
-                textcoords="offset points",
-            )
+            _label(ax, bar, f"{bar.get_height():.2f}", fontsize=7)
     ax.set_xticks(positions)
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylim(0, 1.1)
@@ -86,15 +91,7 @@ def plot_field(table: Mapping[str, Mapping[str, float | int]], out: Path, target
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(kinds) + 1.5), 4.0), dpi=100)
     bars = ax.bar(kinds, values, color=["#1f77b4" if k != "all" else "#2ca02c" for k in kinds])
     for bar, kind in zip(bars, kinds, strict=True):
-        ax.annotate(
-            f"{table[kind]['passed']}/{table[kind]['asked']}",
-            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            xytext=(0, 1),
-            textcoords="offset points",
-        )
+        _label(ax, bar, f"{table[kind]['passed']}/{table[kind]['asked']}", fontsize=8)
     ax.axhline(target, color="#d62728", linestyle="--", linewidth=1, label=f"target {target:.0%}")
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("items passed")

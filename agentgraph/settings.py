@@ -135,6 +135,11 @@ class RetrievalSettings(BaseModel):
 
     collection: str = Field(default="default", description="Collection that `ingest` and `search` use.")
     top_k: int = Field(default=3, ge=1, description="Passages the `search` tool returns.")
+    focus_sentences: bool = Field(
+        default=False,
+        description="Show each passage as its sentences that best answer the query and task, best first "
+        "(off: the shipped retrieval adapter was trained on passages in document order).",
+    )
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger files are refused by `ingest`.")
     chunk_size: int = Field(default=400, ge=50, description="Target chunk length in characters (a few sentences).")
     chunk_overlap: int = Field(default=80, ge=0, description="Characters shared by neighbouring chunks.")

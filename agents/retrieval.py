@@ -4,6 +4,7 @@ Its answers are grounded by the framework (`agentgraph.citations`): only what it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from langchain_core.tools import BaseTool, StructuredTool
@@ -30,15 +31,23 @@ class SearchInput(BaseModel):
     query: str
 
 
-def make_search_tool(searcher: HybridSearcher, k: int | None = None) -> BaseTool:
-    """The `search` tool over `searcher`: the top `k` passages (default `retrieval.top_k`), each as its
-    sentences that best answer the query and the agent's task, best first (`retrieval.focus`)."""
+def make_search_tool(searcher: HybridSearcher, k: int | None = None, focused: bool | None = None) -> BaseTool:
+    """The `search` tool over `searcher`: the top `k` passages (default `retrieval.top_k`); `focused`
+    (default `retrieval.focus_sentences`) shows each as its sentences that best answer the query and the
+    agent's task, best first (`retrieval.focus`)."""
+    if focused is None:
+        from agentgraph.settings import get_settings
+
+        focused = get_settings().retrieval.focus_sentences
+
+    def shown(passages: Sequence[Passage], query: str) -> str:
+        return format_passages(focus(passages, query, current_task()) if focused else passages)
 
     def search(query: str) -> str:
-        return format_passages(focus(searcher.search(query, k), query, current_task()))
+        return shown(searcher.search(query, k), query)
 
     async def asearch(query: str) -> str:
-        return format_passages(focus(await searcher.asearch(query, k), query, current_task()))
+        return shown(await searcher.asearch(query, k), query)
 
     return declare_sources(
         StructuredTool.from_function(

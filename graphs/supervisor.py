@@ -55,7 +55,9 @@ class GraphStoreSearcher:
 
 def default_agents(settings: Settings) -> list[AgentSpec]:
     """Retrieval (with its search tool over `retrieval.collection`), math and writing."""
-    search = make_search_tool(GraphStoreSearcher(settings.retrieval.collection), settings.retrieval.top_k)  # type: ignore[arg-type]
+    search = make_search_tool(
+        GraphStoreSearcher(settings.retrieval.collection), settings.retrieval.top_k, settings.retrieval.focus_sentences
+    )  # type: ignore[arg-type]
     search.handle_tool_error = True
     return [make_retrieval_agent((search,)), MATH, WRITING]
 

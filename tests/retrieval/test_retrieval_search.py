@@ -12,7 +12,6 @@ from langgraph.store.memory import InMemoryStore
 from agentgraph.agents.retrieval import Passage, format_passages, make_search_tool
 from agentgraph.citations import parse_passages
 from agentgraph.retrieval import HybridSearcher, ingest
-from agentgraph.retrieval.focus import focus
 from agentgraph.retrieval.search import _Hit, reciprocal_rank_fusion, tokenize
 from agentgraph.settings import get_settings
 from agentgraph.taskcontext import working_on
@@ -154,13 +153,13 @@ def test_search_tool_returns_top_k_passages_with_source_ids(searcher: HybridSear
     for line in lines:
         assert re.fullmatch(r"\[(bread\.txt|cats\.md|sub/notes\.txt|tea\.pdf|volcanoes\.md)\] \S.*", line)
         assert "\n" not in line
-    assert output == format_passages(focus(searcher.search("seal kit SK-4471"), "seal kit SK-4471"))
+    assert output == format_passages(searcher.search("seal kit SK-4471"))
 
 
 def test_search_tool_puts_the_sentences_that_answer_the_agents_task_first(searcher: HybridSearcher) -> None:
     passages = searcher.search("volcano")
     with working_on("What is molten rock called once it reaches the surface?"):
-        output = make_search_tool(searcher).invoke({"query": "volcano"})
+        output = make_search_tool(searcher, focused=True).invoke({"query": "volcano"})
     first = output.splitlines()[0]
     assert first.startswith("[volcanoes.md] Once magma reaches the surface it is called lava.")
     # every sentence shown is copied word for word from a passage of the same source

@@ -63,12 +63,25 @@ def server_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def vllm_server(server_settings: Settings, prepared_model: PreparedModel) -> Iterator[ServerInfo]:
-    """A real vLLM server with the base model and every registered adapter."""
-    from agentgraph.serving.runtime import ensure_server
-
-    info = ensure_server(server_settings, show_progress=False)
+def _session_server_stopped_at_exit(server_settings: Settings) -> Iterator[None]:
+    """Stops the session's server, if one was started, when the session ends."""
     try:
-        yield info
+        yield
     finally:
         stop_server(server_settings)
+
+
+@pytest.fixture
+def vllm_server(server_settings: Settings, prepared_model: PreparedModel, _session_server_stopped_at_exit: None) -> ServerInfo:
+    """A real vLLM server with the base model and every registered adapter: the session's one, started
+    the first time a test asks for it, reused while it runs, started again after `no_session_server`."""
+    from agentgraph.serving.runtime import ensure_server
+
+    return ensure_server(server_settings, show_progress=False)
+
+
+@pytest.fixture
+def no_session_server(server_settings: Settings) -> None:
+    """Stops the session's server for a test that starts a vLLM server of its own: two servers (about 7 GB
+    each on a CPU) beside a training run exhaust a 24 GiB machine. The next test asking for it restarts it."""
+    stop_server(server_settings)

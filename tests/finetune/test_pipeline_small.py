@@ -53,8 +53,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def small_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepared_model: PreparedModel) -> Iterator[Settings]:
-    """Settings pointing every folder, the registry and the server at temporary places."""
+def small_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepared_model: PreparedModel, no_session_server: None
+) -> Iterator[Settings]:
+    """Settings pointing every folder, the registry and the server at temporary places (the session's
+    server stopped: this test starts its own)."""
     configs = tmp_path / "configs"
     configs.mkdir()
     (configs / "math.toml").write_text(CONFIG)

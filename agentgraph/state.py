@@ -48,7 +48,8 @@ class Subtask(TypedDict):
     needs: NotRequired[list[str]]
     """Ids of the subtasks whose results this one needs: it runs after them, with their answers as facts."""
     given: NotRequired[list[str]]
-    """Facts given when the plan was made: the thread's previous answer, for a task that needs the conversation."""
+    """Facts given when the plan was made: the thread's previous answer, for a task that needs the
+    conversation, and the user's memories relevant to the question."""
 
 
 class ToolCallRecord(TypedDict):

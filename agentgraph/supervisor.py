@@ -7,7 +7,8 @@ those results as its facts -> `join` (a subtask whose needed result is missing i
 (`needs=[agent, ...]`); the agents that run last (writing) need all the others.
 
 The router reads the question after the last few turns of the conversation (`graph.router_history_turns`),
-so that a follow-up ("Now double that.") becomes a task that stands alone ("Double 12.").
+so that a follow-up ("Now double that.") becomes a task that stands alone ("Double 12."). The
+thread user's memories relevant to the question (`agentgraph.memory`) are given to every step as facts.
 
 Each question is one run with its own id and limits (`policy.*`): the supervisor shares what is left
 of them between the agents it sends. The facts handed to the agents that run last, and earlier answers
@@ -48,6 +49,7 @@ __all__ = [
     "EARLIER_HEADING",
     "FINISH",
     "JOIN",
+    "REMEMBERED_PREFIX",
     "REQUEST_HEADING",
     "RESERVED_NODES",
     "router_request",
@@ -59,6 +61,8 @@ SUPERVISOR = "supervisor"
 JOIN = "join"
 FINISH = "finish"
 RESERVED_NODES = frozenset({SUPERVISOR, JOIN, FINISH})
+REMEMBERED_PREFIX = "The user asked to be remembered: "
+"""How a recalled memory is written as a fact for the agents."""
 
 
 class Supervisor:
@@ -127,7 +131,8 @@ class Supervisor:
 
         update["messages"] = [m for m in written if not isinstance(m, HumanMessage)]
         update["handoffs"] = len(accepted)
-        update["plan"] = Overwrite(self._subtasks(accepted, previous=earlier[-1] if earlier else None))
+        remembered = self.remembered(messages[-1].text) if accepted else []
+        update["plan"] = Overwrite(self._subtasks(accepted, previous=earlier[-1] if earlier else None, remembered=remembered))
         errors: list[str] = []
         if stopped:
             errors.append(f"the router {stopped}")
@@ -146,12 +151,31 @@ class Supervisor:
         conversation (the user's questions and the answers, as data; each answer cut to `graph.router_answer_chars`)."""
         return _earlier_turns(messages[:-1], self.settings.graph.router_history_turns, self.settings.graph.router_answer_chars)
 
-    def _subtasks(self, handoffs: Sequence[Handoff], previous: tuple[str, str] | None = None) -> list[Subtask]:
+    def remembered(self, question: str) -> list[str]:
+        """The thread user's memories relevant to `question`, as facts (none when the graph runs without a
+        store that has a search index, as in a graph compiled without one)."""
+        from langgraph.config import get_config, get_store
+
+        from agentgraph.memory import recall_facts, user_of
+
+        try:
+            store = get_store()
+        except RuntimeError:  # called outside a running graph
+            return []
+        if store is None or getattr(store, "index_config", None) is None:
+            return []
+        user = user_of(get_config(), self.settings)
+        return [f"{REMEMBERED_PREFIX}{text}" for text in recall_facts(store, user, question, settings=self.settings)]
+
+    def _subtasks(
+        self, handoffs: Sequence[Handoff], previous: tuple[str, str] | None = None, remembered: Sequence[str] = ()
+    ) -> list[Subtask]:
         """The plan: the router's handoffs in order (the agents that run last at the end), each with the
         subtasks it needs: those of the agents it names in `needs`, and for the last agents all the others.
         In a conversation, the steps that need no other step are given the `previous` turn as a fact (a
         follow-up such as "What would five of those cost?" only makes sense with it); a step that names
-        the conversation in `needs` is given the previous answer alone."""
+        the conversation in `needs` is given the previous answer alone. Every step is given the user's
+        `remembered` facts."""
         ordered = [h for h in handoffs if h.agent not in self.run_last] + [h for h in handoffs if h.agent in self.run_last]
         counts: dict[str, int] = {}
         subtasks: list[Subtask] = []
@@ -168,6 +192,8 @@ class Supervisor:
                 subtask["given"] = [previous[1]]
             elif previous and not needs:
                 subtask["given"] = [f"Earlier in this conversation: {previous[0]} {previous[1]}"]
+            if remembered:
+                subtask["given"] = [*subtask.get("given", []), *remembered]
             subtasks.append(subtask)
         return subtasks
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,9 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revisions() -> tuple[str, ...]:
-    """The revisions the code expects the database to be at."""
+    """The revisions the code expects the database to be at (read from the migrations folder once)."""
     return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
 
 

@@ -22,7 +22,7 @@ from agentgraph.db.engine import (
     make_async_engine,
     unreachable,
 )
-from agentgraph.db.migrate import upgrade_connection
+from agentgraph.db.migrate import head_revisions, upgrade_connection
 from agentgraph.errors import StorageError
 from agentgraph.settings import get_settings
 from agentgraph.store.base import BaseSQLAlchemyStore, StoreIndexConfig
@@ -63,6 +63,7 @@ class AsyncSQLAlchemyStore(BaseSQLAlchemyStore, BaseStore):
         the engine is disposed on exit."""
         engine = make_async_engine(url or get_settings().database_url)
         store = cls(engine, index=index, ttl=ttl)
+        await asyncio.to_thread(head_revisions)  # read the migrations folder now, not on the event loop at first use
         try:
             if setup:
                 await store.setup()

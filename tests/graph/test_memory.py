@@ -42,6 +42,7 @@ from agentgraph.memory import (
 from agentgraph.runtime import open_async_store, open_checkpointer, open_store
 from agentgraph.settings import PolicySettings, Settings, get_settings
 from agentgraph.store import SQLAlchemyStore
+from agentgraph.supervisor import REMEMBERED_PREFIX
 from agentgraph.tool_policy import declare_tool, traits, untrusted_arguments
 from graph_fakes import Script, SpyTool, ai, call, handoff
 from tests.conftest import throwaway_postgres_database
@@ -320,6 +321,28 @@ def test_a_fact_copied_from_a_document_is_never_remembered(db_settings):
         assert "remember was not run" in refused[0].content and "memory keeps only what the user said" in refused[0].content
         assert list_memories(store, "alice") == []
     assert "memory keeps only what the user said" in out["answer"]
+
+
+def test_a_later_thread_gets_the_users_relevant_memories_as_facts(db_settings):
+    writer = AgentSpec("writing", "Writes notes.", "You write notes.")
+    question = "Write a two-line note to my team about the launch."
+    script = Script(router=[ai("", handoff("writing", question))] * 3, writing=[ai("Hello team, the launch is on.")] * 3)
+    with open_store(db_settings) as store:
+        remember(store, "alice", "My team is called Blue Heron.")
+        remember(store, "alice", "I prefer tea to coffee.")
+        graph = build_graph([writer], store=store, settings=db_settings, model_factory=script.factory)
+        _ask(graph, question, "t1", "alice")
+        _ask(graph, question, "t2", "bob")
+        _ask(graph, "Write a note about the weather.", "t3", "alice")
+
+    def request_text(n: int) -> str:
+        writing_calls = [messages for name, messages, _ in script.calls if name == "writing"]
+        return "\n".join(str(m.content) for m in writing_calls[n])
+
+    assert f"{REMEMBERED_PREFIX}My team is called Blue Heron." in request_text(0)
+    assert "coffee" not in request_text(0)  # only what is relevant to the question
+    assert REMEMBERED_PREFIX not in request_text(1)  # bob has no memories; alice's are hers
+    assert REMEMBERED_PREFIX not in request_text(2)  # nothing alice remembered is about the weather
 
 
 def test_the_memory_agent_is_exported_but_not_in_the_default_graph():

@@ -23,6 +23,7 @@ from agentgraph.settings import Settings
 
 __all__ = [
     "attach_server",
+    "check_server",
     "find_server",
     "LOG_FILE",
     "log_tail",
@@ -126,13 +127,18 @@ def start_server(
 
 def attach_server(settings: Settings, url: str, required: list[str]) -> ServerInfo:
     """Check that the server at `url` serves every `required` model, and record it."""
-    models = list_models(url, settings.server.api_key)
+    info = check_server(url, settings.server.api_key, required)
+    _record(settings, info)
+    return info
+
+
+def check_server(url: str, api_key: str, required: list[str]) -> ServerInfo:
+    """The server at `url`, checked to answer and to serve every `required` model."""
+    models = list_models(url, api_key)
     missing = [name for name in required if name not in models]
     if missing:
         raise ServingError(f"the server at {url} does not serve {', '.join(missing)} (it serves {', '.join(models)})")
-    info = ServerInfo(url=url, models=models)
-    _record(settings, info)
-    return info
+    return ServerInfo(url=url, models=models)
 
 
 def find_server(settings: Settings) -> ServerInfo | None:

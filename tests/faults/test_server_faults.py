@@ -146,3 +146,21 @@ def test_a_missing_adapter_without_fallback_is_a_clear_error(make_settings):
             ask(settings)
         assert "'math'" in str(failure.value) and "not served" in str(failure.value)
         assert "base" not in server.models_asked()
+
+
+def test_configured_servers_are_checked_and_never_started_here(make_settings, tmp_path):
+    from agentgraph.serving.runtime import ensure_server
+
+    registry = tmp_path / "registry.toml"
+    registry.write_text('[adapters.math]\npath = "math"\nrank = 8\nbase_model_hash = "h"\n')
+    stopped = FakeModelServer()
+    stopped.kill()
+    with FakeModelServer() as running:
+        settings = make_settings(stopped.url, running.url).model_copy(update={"registry_path": registry})
+        info = ensure_server(settings, show_progress=False)
+        assert info.url == running.url and {"base", "math"} <= set(info.models) and info.pid is None
+    with pytest.raises(ServingError, match=r"no server of server.urls answers .*unset server.urls"):
+        ensure_server(settings, show_progress=False)
+    with FakeModelServer("--models", "base,router") as partial:
+        with pytest.raises(ServingError, match=rf"the server at {partial.url} does not serve math"):
+            ensure_server(make_settings(partial.url).model_copy(update={"registry_path": registry}), show_progress=False)

@@ -83,8 +83,18 @@ class ServerSettings(BaseModel):
     @model_validator(mode="after")
     def _local_server_by_default(self) -> ServerSettings:
         if not self.urls:
-            self.urls = [f"http://{self.host}:{self.port}/v1"]
+            self.urls = [self.local_url]
         return self
+
+    @property
+    def local_url(self) -> str:
+        """The URL of the server `agentgraph serve` starts on this machine (host:port)."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the servers used are the one `agentgraph serve` starts here (`urls` unset or naming only it)."""
+        return self.urls == [self.local_url]
 
 
 class ModelSettings(BaseModel):

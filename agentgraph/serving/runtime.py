@@ -16,10 +16,10 @@ __all__ = ["configured_server", "ensure_server"]
 
 def ensure_server(settings: Settings, port: int | None = None, show_progress: bool = True) -> ServerInfo:
     """A ready server with the base model and every registered adapter: the first of `server.urls` that
-    answers when the setting names servers (never started here), else the local one, started if needed."""
+    answers when the setting names other servers (none is started here), else the local one, started if needed."""
     from rich.console import Console
 
-    if settings.server.urls:
+    if not settings.server.is_local:
         return configured_server(settings, [BASE_MODEL_NAME, *AdapterRegistry.load(settings.registry_path).entries])
 
     profile = get_profile(settings.model.profile)

@@ -151,6 +151,9 @@ def test_a_missing_adapter_without_fallback_is_a_clear_error(make_settings):
 def test_configured_servers_are_checked_and_never_started_here(make_settings, tmp_path):
     from agentgraph.serving.runtime import ensure_server
 
+    assert Settings().server.is_local and Settings(server={"urls": ["http://127.0.0.1:8765/v1"]}).server.is_local
+    assert not Settings(server={"urls": ["http://gpu-host:8000/v1"]}).server.is_local
+
     registry = tmp_path / "registry.toml"
     registry.write_text('[adapters.math]\npath = "math"\nrank = 8\nbase_model_hash = "h"\n')
     stopped = FakeModelServer()

@@ -97,20 +97,6 @@ def test_retrieval_rows_cite_their_own_split_documents(built: dict[str, DatasetI
             assert retrieval_data.search_query(row).startswith(title + " "), "the query names the document's entity"
 
 
-def test_retrieval_answers_are_not_just_the_first_sentence_naming_the_entity(built: dict[str, DatasetInfo]) -> None:
-    train = rows(built["retrieval"], "train")
-    later, unnamed = 0, 0
-    for row in train:
-        answer = row["messages"][-1]["content"]
-        [source] = CITATION.findall(answer)
-        sentence = answer.removesuffix(f" [source: {source}]")
-        passage = next(line for line in row["messages"][3]["content"].splitlines() if line.startswith(f"[{source}]"))
-        later += "." in passage[: passage.index(sentence)]  # another sentence of the document comes first
-        unnamed += sentence.startswith("The ") and retrieval_data.search_query(row).split(" ")[0] not in sentence
-    assert later > len(train) / 2, "the answering sentence comes after others that name the entity"
-    assert 0 < unnamed < len(train) / 2, "some facts are written without the entity's name"
-
-
 def test_math_rows_are_exact(built: dict[str, DatasetInfo]) -> None:
     retries = 0
     for split in SPLITS:

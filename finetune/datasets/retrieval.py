@@ -2,7 +2,9 @@
 
 Each split has its own documents (invented companies, towers, towns, festivals, ships, species,
 observatories and bridges, with three facts each), written as .md or .txt files under
-`corpus/<split>/`. A row asks about one fact: question -> `search(query="<entity> <attribute>")` ->
+`corpus/<split>/`. A document reads as prose: its facts sit at any place among sentences that name the
+entity but answer nothing (so the answer is the sentence that holds the asked fact, not the first one
+naming the entity). A row asks about one fact: question -> `search(query="<entity> <attribute>")` ->
 the search tool's text (`format_passages`) holding the passage with the fact among 2-3 passages of
 other documents of the same split, in random order -> `cite(<the sentence holding the fact>, <file name>)`.
 Passages are the documents' chunks as the real index cuts them (`split_text` with the configured chunk
@@ -30,6 +32,27 @@ from agentgraph.retrieval.loaders import split_text
 from agentgraph.settings import get_settings
 
 FACTS_PER_DOCUMENT = 3
+FILLERS_PER_DOCUMENT = (2, 5)
+"""How many sentences that answer nothing a document holds (at least, at most)."""
+FILLERS = (
+    "{e} is often mentioned in local guides.",
+    "Many visitors ask about {e} every year.",
+    "The story of {e} is told in several books.",
+    "A small team looks after {e} today.",
+    "Photographs of {e} hang in the {p} library.",
+    "{e} has its own page in the regional archive.",
+    "People in {p} speak warmly of {e}.",
+    "A new leaflet about {e} is planned.",
+    "Questions about {e} can be sent to the {w} office.",
+    "Not everyone agrees about the future of {e}.",
+    "This page gives an overview of {e}.",
+    "The {w} society keeps notes on {e}.",
+    "Some details about {e} are still being checked.",
+    "Local newspapers have written about {e} many times.",
+    "School groups sometimes visit {e}.",
+    "Maps of the area show {e} clearly.",
+)
+"""Sentences that name a document's entity and state no fact (`{e}` entity, `{p}` place, `{w}` invented word)."""
 
 
 def retrieval_agent() -> AgentSpec:
@@ -448,18 +471,36 @@ class Fact:
 
 @dataclass(frozen=True)
 class Document:
-    """A fictional document: its entity, kind, file name and facts (in the order written)."""
+    """A fictional document: its entity, kind, file name, facts, and its sentences in the order written
+    (the facts' and the fillers'), as paragraphs."""
 
     entity: str
     kind: str
     source: str
     facts: tuple[Fact, ...]
+    paragraphs: tuple[tuple[str, ...], ...]
 
     @property
     def text(self) -> str:
-        body = " ".join(f.sentence for f in self.facts[:2]) + "\n\n" + " ".join(f.sentence for f in self.facts[2:])
+        body = "\n\n".join(" ".join(paragraph) for paragraph in self.paragraphs)
         title = f"# {self.entity}" if self.source.endswith(".md") else self.entity
         return f"{title}\n\n{body.strip()}\n"
+
+
+def prose(rng: random.Random, entity: str, facts: list[Fact]) -> tuple[tuple[str, ...], ...]:
+    """The facts among fillers in a random order, cut into paragraphs of two to four sentences."""
+    fillers = [
+        template.format(e=entity, p=place(rng), w=invented_word(rng).capitalize())
+        for template in rng.sample(FILLERS, rng.randint(*FILLERS_PER_DOCUMENT))
+    ]
+    sentences = [f.sentence for f in facts] + fillers
+    rng.shuffle(sentences)
+    paragraphs: list[tuple[str, ...]] = []
+    while sentences:
+        size = rng.randint(2, 4)
+        paragraphs.append(tuple(sentences[:size]))
+        sentences = sentences[size:]
+    return tuple(paragraphs)
 
 
 def _slug(name: str) -> str:
@@ -480,7 +521,7 @@ def make_document(rng: random.Random, ledger: SplitLedger, split: str) -> Docume
         raise RuntimeError("could not invent a new entity name")
     facts = [Fact(a, a.sentence.format(e=entity, v=a.value(rng))) for a in rng.sample(attributes, FACTS_PER_DOCUMENT)]
     source = _slug(entity) + rng.choice((".md", ".md", ".txt"))
-    return Document(entity, kind, source, tuple(facts))
+    return Document(entity, kind, source, tuple(facts), prose(rng, entity, facts))
 
 
 def question_for(rng: random.Random, entity: str, attribute: Attribute, split: str) -> tuple[str, bool]:

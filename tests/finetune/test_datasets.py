@@ -97,6 +97,21 @@ def test_retrieval_rows_cite_their_own_split_documents(built: dict[str, DatasetI
             assert retrieval_data.search_query(row).startswith(title + " "), "the query names the document's entity"
 
 
+def test_retrieval_documents_hold_sentences_that_name_the_entity_and_answer_nothing(built: dict[str, DatasetInfo]) -> None:
+    train = rows(built["retrieval"], "train")
+    fillers = [max(re.split(r"\{\w\}", template), key=len) for template in retrieval_data.FILLERS]  # each one's own words
+    with_filler, later = 0, 0
+    for row in train:
+        answer = row["messages"][-1]["content"]
+        [source] = CITATION.findall(answer)
+        sentence = answer.removesuffix(f" [source: {source}]")
+        passage = next(line for line in row["messages"][3]["content"].splitlines() if line.startswith(f"[{source}]"))
+        with_filler += any(words in passage for words in fillers)
+        later += "." in passage[: passage.index(sentence)]  # another sentence of the document comes first
+        assert not any(words in sentence for words in fillers), "a filler is never the answer"
+    assert with_filler > len(train) * 0.8 and later > len(train) / 2
+
+
 def test_math_rows_are_exact(built: dict[str, DatasetInfo]) -> None:
     retries = 0
     for split in SPLITS:

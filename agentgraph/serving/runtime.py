@@ -8,7 +8,7 @@ from agentgraph.serving.client import BASE_MODEL_NAME, list_models
 from agentgraph.serving.prepare import prepare_model
 from agentgraph.serving.profile import get_profile
 from agentgraph.serving.registry import AdapterRegistry
-from agentgraph.serving.server import ServerInfo, check_server, start_server
+from agentgraph.serving.server import ServerInfo, serving_all, start_server
 from agentgraph.settings import Settings
 
 __all__ = ["configured_server", "ensure_server"]
@@ -41,11 +41,11 @@ def configured_server(settings: Settings, required: list[str]) -> ServerInfo:
     unreachable: list[str] = []
     for url in settings.server.urls:
         try:
-            list_models(url, settings.server.api_key)
+            models = list_models(url, settings.server.api_key)
         except ServingError as exc:
             unreachable.append(str(exc))
             continue
-        return check_server(url, settings.server.api_key, required)
+        return serving_all(url, models, required)
     raise ServingError(
         f"no server of server.urls answers ({'; '.join(unreachable)}): start it, or unset server.urls to have one started here"
     )

@@ -23,11 +23,11 @@ from agentgraph.settings import Settings
 
 __all__ = [
     "attach_server",
-    "check_server",
     "find_server",
     "LOG_FILE",
     "log_tail",
     "ServerInfo",
+    "serving_all",
     "start_server",
     "STATE_FILE",
     "stop_server",
@@ -127,14 +127,13 @@ def start_server(
 
 def attach_server(settings: Settings, url: str, required: list[str]) -> ServerInfo:
     """Check that the server at `url` serves every `required` model, and record it."""
-    info = check_server(url, settings.server.api_key, required)
+    info = serving_all(url, list_models(url, settings.server.api_key), required)
     _record(settings, info)
     return info
 
 
-def check_server(url: str, api_key: str, required: list[str]) -> ServerInfo:
-    """The server at `url`, checked to answer and to serve every `required` model."""
-    models = list_models(url, api_key)
+def serving_all(url: str, models: list[str], required: list[str]) -> ServerInfo:
+    """The server at `url` that lists `models`, checked to serve every `required` model."""
     missing = [name for name in required if name not in models]
     if missing:
         raise ServingError(f"the server at {url} does not serve {', '.join(missing)} (it serves {', '.join(models)})")

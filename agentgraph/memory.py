@@ -43,6 +43,7 @@ __all__ = [
     "aremember",
     "forget",
     "forget_all",
+    "has_index",
     "list_memories",
     "memory_id",
     "memory_namespace",
@@ -129,8 +130,13 @@ def _checked_query(query: Any) -> str:
     return query.strip()
 
 
+def has_index(store: BaseStore) -> bool:
+    """Whether `store` has the vector index memories are recalled with."""
+    return getattr(store, "index_config", None) is not None
+
+
 def _require_index(store: BaseStore) -> None:
-    if getattr(store, "index_config", None) is None:
+    if not has_index(store):
         raise UserMemoryError("the store has no vector index to recall memories with: open it with agentgraph.runtime.open_store")
 
 

@@ -156,13 +156,13 @@ class Supervisor:
         store that has a search index, as in a graph compiled without one)."""
         from langgraph.config import get_config, get_store
 
-        from agentgraph.memory import recall_facts, user_of
+        from agentgraph.memory import has_index, recall_facts, user_of
 
         try:
             store = get_store()
         except RuntimeError:  # called outside a running graph
             return []
-        if store is None or getattr(store, "index_config", None) is None:
+        if store is None or not has_index(store):
             return []
         user = user_of(get_config(), self.settings)
         return [f"{REMEMBERED_PREFIX}{text}" for text in recall_facts(store, user, question, settings=self.settings)]

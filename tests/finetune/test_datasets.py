@@ -77,6 +77,13 @@ def test_splits_share_no_item(built: dict[str, DatasetInfo], agent: str) -> None
     assert not keys["val"] & keys["test"]
 
 
+def cited(row: dict) -> tuple[str, str]:
+    """The source a retrieval row's answer cites, and the sentence it cites it for."""
+    answer = row["messages"][-1]["content"]
+    [source] = CITATION.findall(answer)
+    return source, answer.removesuffix(f" [source: {source}]")
+
+
 def test_retrieval_rows_cite_their_own_split_documents(built: dict[str, DatasetInfo]) -> None:
     info = built["retrieval"]
     corpus = info.directory / "corpus"
@@ -84,9 +91,7 @@ def test_retrieval_rows_cite_their_own_split_documents(built: dict[str, DatasetI
     assert not set(files["train"]) & set(files["test"]) and not set(files["val"]) & set(files["test"])
     for split in SPLITS:
         for row in rows(info, split):
-            answer = row["messages"][-1]["content"]
-            [source] = CITATION.findall(answer)
-            sentence = answer.removesuffix(f" [source: {source}]")
+            source, sentence = cited(row)
             assert sentence in files[split][source]
             passages = row["messages"][3]["content"].splitlines()
             assert 3 <= len(passages) <= 4
@@ -102,9 +107,7 @@ def test_retrieval_documents_hold_sentences_that_name_the_entity_and_answer_noth
     fillers = [max(re.split(r"\{\w\}", template), key=len) for template in retrieval_data.FILLERS]  # each one's own words
     with_filler, later = 0, 0
     for row in train:
-        answer = row["messages"][-1]["content"]
-        [source] = CITATION.findall(answer)
-        sentence = answer.removesuffix(f" [source: {source}]")
+        source, sentence = cited(row)
         passage = next(line for line in row["messages"][3]["content"].splitlines() if line.startswith(f"[{source}]"))
         with_filler += any(words in passage for words in fillers)
         later += "." in passage[: passage.index(sentence)]  # another sentence of the document comes first

@@ -21,24 +21,41 @@ __all__ = ["focus", "sentences_of"]
 
 _BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9£$€*#-])")
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+_LABEL = re.compile(r"^(?:\d+[.)]\s+)?\*\*([^*]+)\*\*(.*)$")
+"""A line opened by bold text (after a list number): the bold text, and the rest of the line."""
 _MARKUP = re.compile(r"^[#*\-•>\s|]+|[*_`]+")
 LEXICAL_WEIGHT = 0.05
 """What a shared term adds to a sentence's cosine score, times its rarity among the candidate sentences (idf)."""
 
 
 def sentences_of(text: str) -> list[tuple[str, str]]:
-    """The sentences of a passage, each with the heading it stands under (Markdown markers removed)."""
+    """The sentences of a passage, each with the heading it stands under (Markdown markers removed).
+
+    A line that is all bold ("**When are you open?**") heads the lines after it, as a Markdown heading
+    does; a bold label that opens a line ("**Damage.** Report any damage ...") heads that line's sentences;
+    a table's rows are headed by its first row too."""
     out: list[tuple[str, str]] = []
-    heading = ""
+    heading = columns = ""
     for line in text.splitlines():
         line = " ".join(line.split())
         if line.startswith("#"):
             heading = _MARKUP.sub("", line).strip()
             continue
-        if line.startswith("|"):  # a table row is one sentence: its cells joined
+        if labelled := _LABEL.match(line):
+            label, rest = labelled.group(1).strip(), labelled.group(2).strip()
+            if not rest:
+                heading = label
+                continue
+            if label.endswith((".", ":", "?")):
+                out += [(label, sentence) for _, sentence in sentences_of(rest)]
+                continue
+        if line.startswith("|"):  # a table row is one sentence: its cells joined, headed by the table's first row
             if not _TABLE_RULE.match(line):
-                out.append((heading, " - ".join(c.strip() for c in line.strip("|").split("|") if c.strip())))
+                row = " - ".join(c.strip() for c in line.strip("|").split("|") if c.strip())
+                out.append((f"{heading} ({columns})" if columns else heading, row))
+                columns = columns or row
             continue
+        columns = ""
         for piece in _BREAK.split(line):
             piece = _MARKUP.sub("", piece).strip()
             if re.search(r"\w\w", piece):

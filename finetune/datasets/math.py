@@ -5,7 +5,8 @@ Questions come from many phrasings (symbols and words, percentages, word problem
 areas, savings, rates, unit changes and shares, linear and quadratic equations, systems, and the everyday
 wording of `math_everyday`: numbers in words, dozens, unit changes, means of lists, fractions of amounts)
 with numbers from 1 to 6 digits and decimals. Every item carries its value computed independently with fractions; the row is kept only when
-the real tool (through `agentgraph.mathexpr`) returns that value. A few rows show a call the tool
+the real tool (through `agentgraph.mathexpr`) returns that value. Some rows are steps that take their
+numbers from earlier steps' results, given as facts (`math_facts`). A few rows show a call the tool
 refuses (its ToolException text is the tool response) followed by a corrected call. The item of a row is
 its final tool argument: no expression or equation appears in two splits.
 """
@@ -24,10 +25,13 @@ from agentgraph import mathexpr
 from agentgraph.agents.math import MATH, calculator, final_answer, solve
 from agentgraph.finetune.datasets.common import Example, normalise_key, pick, swift_row, tool_call
 from agentgraph.finetune.datasets.math_everyday import everyday_item
+from agentgraph.finetune.datasets.math_facts import facts_item
 from agentgraph.finetune.datasets.math_numbers import MathItem, Num, any_number, decimal, integer, money, written
 from agentgraph.finetune.datasets.vocab import FIRST_NAMES, as_written
 
 RETRY_SHARE = 0.06
+FACTS_SHARE = 0.35
+"""Share of rows whose numbers come from facts given by earlier steps (`math_facts`)."""
 
 
 _OPERATOR_WORDS = {
@@ -867,12 +871,13 @@ def _wrong_first(rng: random.Random, item: MathItem) -> tuple[str, str] | None:
 
 
 def make_example(rng: random.Random, split: str) -> Example | None:
-    """One verified math row (sometimes with a refused first call), or None when the draw is unusable."""
-    item = math_item(rng, split)
+    """One verified math row (sometimes with a refused first call, sometimes a step given earlier results
+    as facts), or None when the draw is unusable."""
+    item = facts_item(rng, split) if rng.random() < FACTS_SHARE else math_item(rng, split)
     result, failed = run_tool(item.tool, item.argument)
     if failed or not check_result(item, result):
         raise AssertionError(f"math item disagrees with the tool: {item} -> {result}")
-    question = _styled(rng, item.question)
+    question = item.question if item.kind == "facts" else _styled(rng, item.question)
     messages = [SystemMessage(MATH.system_prompt), HumanMessage(question)]
     kind = item.kind
     wrong = _wrong_first(rng, item) if rng.random() < RETRY_SHARE else None

@@ -6,7 +6,9 @@ observatories and bridges, with three facts each), written as .md or .txt files 
 entity but answer nothing (so the answer is the sentence that holds the asked fact, not the first one
 naming the entity). A row asks about one fact: question -> `search(query="<entity> <attribute>")` ->
 the search tool's text (`format_passages`) holding the passage with the fact among 2-3 passages of
-other documents of the same split, in random order -> `cite(<the sentence holding the fact>, <file name>)`.
+other documents of the same split, in random order (or, with `retrieval.focus_sentences`, as the search
+tool shows them: each passage's best sentences for the query and question, best first) ->
+`cite(<the sentence holding the fact>, <file name>)`.
 Passages are the documents' chunks as the real index cuts them (`split_text` with the configured chunk
 size), so the tool text looks like what the running agent gets.
 The item of a row is its document, so test questions are about test documents only and an evaluation can
@@ -28,6 +30,7 @@ from agentgraph.agent import AgentSpec
 from agentgraph.agents.retrieval import Passage, cite, format_passages, make_retrieval_agent, make_search_tool
 from agentgraph.finetune.datasets.common import Example, SplitLedger, normalise_key, pick, swift_row, tool_call
 from agentgraph.finetune.datasets.vocab import invented_word, person, place, thousands
+from agentgraph.retrieval.focus import focus
 from agentgraph.retrieval.loaders import split_text
 from agentgraph.settings import get_settings
 
@@ -623,6 +626,8 @@ class RetrievalBuilder:
             passages += [Passage(d.source, rng.choice(chunks(d))) for d in distractors]
             rng.shuffle(passages)
             query = f"{document.entity} {fact.attribute.term}"
+            if get_settings().retrieval.focus_sentences:
+                passages = focus(passages, query, question)
             messages = [
                 SystemMessage(agent.system_prompt),
                 HumanMessage(question),

@@ -331,6 +331,11 @@ def _invented(name: str, description: str) -> AgentSpec:
     return AgentSpec(name=name, description=description, system_prompt=f"You are the {name} agent.")
 
 
+SHIPPED_ONLY = ("math", "retrieval")
+SHIPPED_ONLY_SHARE = 0.3
+"""Share of roster rows that hold a shipped agent and ask only it (math or retrieval) beside the invented ones."""
+
+
 def roster_request(rng: random.Random, split: str) -> Turns:
     """A roster of 2-7 agents (invented ones, sometimes with shipped ones) and a request for one or two of them."""
     size = rng.randint(2, 7)
@@ -338,9 +343,14 @@ def roster_request(rng: random.Random, split: str) -> Turns:
     invented = rng.sample(ROSTER_POOL, max(1, size - len(shipped)))
     roster = [_invented(name, description) for name, description, _ in invented] + shipped
     rng.shuffle(roster)
+    held = False
+    if any(a.name in SHIPPED_ONLY for a in shipped) and rng.random() < SHIPPED_ONLY_SHARE:
+        # the invented agents only stand by: a request they do not serve is not theirs, however close
+        extra = rng.choice([a.name for a in shipped if a.name in SHIPPED_ONLY])
+        text = math_question(rng, split)[0] if extra == "math" else random_fact(rng, split).question
+        return Turns((), text, ((extra, text, ()),), tuple(roster), held)
     chosen = rng.sample(invented, min(len(invented), rng.choice((1, 1, 1, 2))))
     parts = [(name, _fill(rng, rng.choice(templates))) for name, _, templates in chosen]
-    held = False
     if shipped and rng.random() < 0.3:
         extra = rng.choice(shipped).name
         text = math_question(rng, split)[0] if extra == "math" else random_fact(rng, split).question if extra == "retrieval" else None

@@ -147,6 +147,31 @@ def test_math_items_match_their_independent_values() -> None:
     assert not math_data.check_result(wrong, mathexpr.evaluate("15%*80"))
 
 
+def test_math_items_with_facts_match_their_independent_values() -> None:
+    from agentgraph.finetune.datasets.math_facts import facts_item
+
+    rng = random.Random(11)
+    for _ in range(400):
+        item = facts_item(rng, "train")
+        assert item.question.startswith("Facts: ") and "\nTask: " in item.question
+        assert math_data.check_result(item, mathexpr.evaluate(item.argument)), item
+
+
+def test_router_rosters_also_ask_only_the_shipped_agent_beside_invented_ones() -> None:
+    from agentgraph.finetune.datasets.router_turns import roster_request
+
+    rng = random.Random(3)
+    shipped_only = 0
+    for _ in range(300):
+        turns = roster_request(rng, "train")
+        names = {agent.name for agent in turns.agents}
+        assert {agent for agent, _, _ in turns.handoffs} <= names
+        invented = names - {"math", "retrieval", "writing"}
+        if invented and all(agent in ("math", "retrieval") for agent, _, _ in turns.handoffs):
+            shipped_only += 1
+    assert 40 < shipped_only < 200
+
+
 def test_writing_rows_pass_their_own_request(built: dict[str, DatasetInfo]) -> None:
     forms = set()
     limited = 0

@@ -145,7 +145,7 @@ def test_search_tool_schema_is_exactly_the_trained_one(searcher: HybridSearcher)
 
 
 def test_search_tool_returns_top_k_passages_with_source_ids(searcher: HybridSearcher) -> None:
-    output = make_search_tool(searcher).invoke({"query": "seal kit SK-4471"})
+    output = make_search_tool(searcher, focused=False).invoke({"query": "seal kit SK-4471"})
     lines = output.splitlines()
     assert len(lines) == get_settings().retrieval.top_k
     assert lines[0].startswith("[sub/notes.txt] ")
@@ -213,3 +213,19 @@ def test_a_store_without_vector_index_falls_back_to_bm25_with_a_warning(
         query = "How long do felines doze each day?"
         assert [p.text for p in searcher.search(query, 5)] == [p.text for p in searcher.bm25_search(query, 5)]
     assert "no vector index" in caplog.text
+
+
+def test_bold_labels_and_questions_head_the_sentences_they_introduce() -> None:
+    from agentgraph.retrieval.focus import sentences_of
+
+    text = (
+        "**When are you open?**\nMonday to Saturday, 09:30 to 17:30. We are closed on Sundays.\n\n"
+        "6. **Damage.** Report any damage to a boat to the Boatman within 24 hours.\n"
+        "**Personal phones** may be used for work email."
+    )
+    assert sentences_of(text) == [
+        ("When are you open?", "Monday to Saturday, 09:30 to 17:30."),
+        ("When are you open?", "We are closed on Sundays."),
+        ("Damage.", "Report any damage to a boat to the Boatman within 24 hours."),
+        ("When are you open?", "Personal phones may be used for work email."),
+    ]

@@ -38,6 +38,8 @@ def sentences_of(text: str) -> list[tuple[str, str]]:
     heading = columns = ""
     for line in text.splitlines():
         line = " ".join(line.split())
+        if not line.startswith("|"):  # a table ends at the first line that is not one of its rows
+            columns = ""
         if line.startswith("#"):
             heading = _MARKUP.sub("", line).strip()
             continue
@@ -55,7 +57,6 @@ def sentences_of(text: str) -> list[tuple[str, str]]:
                 out.append((f"{heading} ({columns})" if columns else heading, row))
                 columns = columns or row
             continue
-        columns = ""
         for piece in _BREAK.split(line):
             piece = _MARKUP.sub("", piece).strip()
             if re.search(r"\w\w", piece):

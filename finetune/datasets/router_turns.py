@@ -336,6 +336,11 @@ SHIPPED_ONLY_SHARE = 0.3
 """Share of roster rows that hold a shipped agent and ask only it (math or retrieval) beside the invented ones."""
 
 
+def _shipped_request(rng: random.Random, split: str, agent: str) -> str:
+    """A request for a shipped agent that has its own requests (math or retrieval)."""
+    return math_question(rng, split)[0] if agent == "math" else random_fact(rng, split).question
+
+
 def roster_request(rng: random.Random, split: str) -> Turns:
     """A roster of 2-7 agents (invented ones, sometimes with shipped ones) and a request for one or two of them."""
     size = rng.randint(2, 7)
@@ -347,13 +352,13 @@ def roster_request(rng: random.Random, split: str) -> Turns:
     if any(a.name in SHIPPED_ONLY for a in shipped) and rng.random() < SHIPPED_ONLY_SHARE:
         # the invented agents only stand by: a request they do not serve is not theirs, however close
         extra = rng.choice([a.name for a in shipped if a.name in SHIPPED_ONLY])
-        text = math_question(rng, split)[0] if extra == "math" else random_fact(rng, split).question
+        text = _shipped_request(rng, split, extra)
         return Turns((), text, ((extra, text, ()),), tuple(roster), held)
     chosen = rng.sample(invented, min(len(invented), rng.choice((1, 1, 1, 2))))
     parts = [(name, _fill(rng, rng.choice(templates))) for name, _, templates in chosen]
     if shipped and rng.random() < 0.3:
         extra = rng.choice(shipped).name
-        text = math_question(rng, split)[0] if extra == "math" else random_fact(rng, split).question if extra == "retrieval" else None
+        text = _shipped_request(rng, split, extra) if extra in SHIPPED_ONLY else None
         if text:
             parts.append((extra, text))
     parts = [

@@ -279,6 +279,61 @@ def _arith_multi(rng: random.Random, split: str) -> MathItem:
     return MathItem(text, "calculator", shape.format(**code), value(a, b, c), "arithmetic", held)
 
 
+@dataclass(frozen=True)
+class _Term:
+    """Part of an explicit expression: as the user writes it, as code writes it, its value, its precedence."""
+
+    shown: str
+    code: str
+    value: Fraction
+    precedence: int
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_GLYPHS = {"+": ("+",), "-": ("-", "-", "−"), "*": ("*", "*", "×"), "/": ("/", "/", "÷")}
+
+
+def _operand(rng: random.Random) -> _Term:
+    if rng.random() < 0.12:  # a power inside the expression: 2^5, 3**2
+        base, exponent = rng.randint(2, 12), rng.randint(2, 3)
+        return _Term(f"{base}{rng.choice(('^', '**'))}{exponent}", f"{base}**{exponent}", Fraction(base) ** exponent, 3)
+    number = integer(rng, 1, 99) if rng.random() < 0.75 else integer(rng, 100, 999) if rng.random() < 0.6 else decimal(rng, 1, 50, 1)
+    return _Term(number.text, number.text, number.value, 4)
+
+
+def _grouped(term: _Term, rng: random.Random, needed: bool) -> _Term:
+    if not needed and (term.precedence > 2 or rng.random() > 0.15):
+        return term
+    return _Term(f"({term.shown})", f"({term.code})", term.value, 4)
+
+
+def _expression(rng: random.Random, depth: int, glyphs: dict[str, str], gap: str) -> _Term:
+    """A random expression tree of up to `depth` operator levels, parenthesised where the user would,
+    written with the user's operator `glyphs` and spacing."""
+    if depth == 0 or rng.random() < 0.25:
+        return _operand(rng)
+    op = rng.choice("+-*/+-*")
+    left, right = _expression(rng, depth - 1, glyphs, gap), _expression(rng, depth - 1, glyphs, gap)
+    if op == "/" and right.value == 0:
+        op = "*"
+    level = _PRECEDENCE[op]
+    left = _grouped(left, rng, left.precedence < level)
+    right = _grouped(right, rng, right.precedence < level or (right.precedence == level and op in "-/"))
+    value = {"+": left.value + right.value, "-": left.value - right.value, "*": left.value * right.value}.get(op)
+    value = left.value / right.value if value is None else value
+    return _Term(f"{left.shown}{gap}{glyphs[op]}{gap}{right.shown}", f"{left.code}{op}{right.code}", value, level)
+
+
+def _arith_expression(rng: random.Random, split: str) -> MathItem:
+    """An explicit expression of three to six numbers, nested parentheses included, copied exactly."""
+    glyphs, gap = {op: rng.choice(options) for op, options in _GLYPHS.items()}, " " if rng.random() < 0.7 else ""
+    term = _expression(rng, rng.choice((2, 2, 3)), glyphs, gap)
+    while term.precedence > 2:  # at least one operator
+        term = _expression(rng, 2, glyphs, gap)
+    template, held = pick(rng, ARITH_WRAPPERS, split)
+    return MathItem(template.format(e=term.shown), "calculator", term.code, term.value, "arithmetic", held)
+
+
 def _power(rng: random.Random, split: str) -> MathItem:
     if rng.random() < 0.4:
         root = rng.randint(2, 400)
@@ -787,8 +842,9 @@ def _system(rng: random.Random, split: str) -> MathItem:
 
 
 GENERATORS: tuple[tuple[Callable[[random.Random, str], MathItem], float], ...] = (
-    (_arith_binary, 0.14),
-    (_arith_multi, 0.09),
+    (_arith_binary, 0.11),
+    (_arith_multi, 0.06),
+    (_arith_expression, 0.06),
     (_power, 0.03),
     (_percent, 0.12),
     (_word_problem, 0.12),

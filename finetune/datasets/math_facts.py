@@ -20,7 +20,7 @@ from agentgraph.agent import facts_request
 from agentgraph.citations import cite
 from agentgraph.finetune.datasets.common import pick
 from agentgraph.finetune.datasets.math_numbers import MathItem, Num, integer, written
-from agentgraph.finetune.datasets.retrieval import random_fact
+from agentgraph.finetune.datasets.retrieval import random_fact, slug
 
 _CONVERSATION = "Earlier in this conversation: "
 
@@ -40,7 +40,7 @@ def _from_document(rng: random.Random, split: str) -> Known:
     fact = random_fact(rng, split, numeric=True)
     value = fact.value.replace(",", "")
     number = Num(Fraction(value), value)
-    source = "-".join(word.lower() for word in fact.entity.split()) + rng.choice((".md", ".txt"))
+    source = slug(fact.entity) + rng.choice((".md", ".txt"))
     text = cite(fact.sentence, source) if rng.random() < 0.7 else fact.sentence
     if rng.random() < 0.35:
         text = f"{_CONVERSATION}{fact.question} {text}"

@@ -32,7 +32,7 @@ from agentgraph.finetune.datasets.common import Example, SplitLedger, normalise_
 from agentgraph.finetune.datasets.vocab import invented_word, person, place, thousands
 from agentgraph.retrieval.focus import focus
 from agentgraph.retrieval.loaders import split_text
-from agentgraph.settings import get_settings
+from agentgraph.settings import RetrievalSettings, get_settings
 
 FACTS_PER_DOCUMENT = 3
 FILLERS_PER_DOCUMENT = (2, 5)
@@ -506,7 +506,8 @@ def prose(rng: random.Random, entity: str, facts: list[Fact]) -> tuple[tuple[str
     return tuple(paragraphs)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
+    """A file name stem for an entity ("St. Edda Line" -> "st-edda-line")."""
     return "-".join("".join(ch for ch in word.lower() if ch.isalnum()) for word in name.split())
 
 
@@ -523,7 +524,7 @@ def make_document(rng: random.Random, ledger: SplitLedger, split: str) -> Docume
     else:
         raise RuntimeError("could not invent a new entity name")
     facts = [Fact(a, a.sentence.format(e=entity, v=a.value(rng))) for a in rng.sample(attributes, FACTS_PER_DOCUMENT)]
-    source = _slug(entity) + rng.choice((".md", ".md", ".txt"))
+    source = slug(entity) + rng.choice((".md", ".md", ".txt"))
     return Document(entity, kind, source, tuple(facts), prose(rng, entity, facts))
 
 
@@ -583,9 +584,8 @@ def follow_up_on(rng: random.Random, fact: AskedFact) -> tuple[str, str]:
     return opening.format(p=phrase.format(e="it")), f"Find {phrase.format(e=fact.entity)}."
 
 
-def chunks(document: Document) -> list[str]:
-    """The document's passages as the real index cuts them (chunk size and overlap from settings)."""
-    config = get_settings().retrieval
+def chunks(document: Document, config: RetrievalSettings) -> list[str]:
+    """The document's passages as the real index cuts them (chunk size and overlap from `config`)."""
     pieces = split_text(document.text, document.source, chunk_size=config.chunk_size, chunk_overlap=config.chunk_overlap)
     return [piece.text for piece in pieces]
 
@@ -610,6 +610,7 @@ class RetrievalBuilder:
         pairs = [(d, i) for d in documents for i in range(len(d.facts))]
         rng.shuffle(pairs)
         agent = retrieval_agent()
+        config = get_settings().retrieval
         examples = []
         for document, index in pairs[:rows]:
             fact = document.facts[index]
@@ -621,12 +622,12 @@ class RetrievalBuilder:
                 similar = [d for d in same_kind if d not in distractors]
                 pool = similar if similar and rng.random() < 0.6 else [d for d in others if d not in distractors]
                 distractors.append(rng.choice(pool))
-            holding = [c for c in chunks(document) if fact.sentence in " ".join(c.split())]
+            holding = [c for c in chunks(document, config) if fact.sentence in " ".join(c.split())]
             passages = [Passage(document.source, rng.choice(holding))]
-            passages += [Passage(d.source, rng.choice(chunks(d))) for d in distractors]
+            passages += [Passage(d.source, rng.choice(chunks(d, config))) for d in distractors]
             rng.shuffle(passages)
             query = f"{document.entity} {fact.attribute.term}"
-            if get_settings().retrieval.focus_sentences:
+            if config.focus_sentences:
                 passages = focus(passages, query, question)
             messages = [
                 SystemMessage(agent.system_prompt),

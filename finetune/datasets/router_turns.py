@@ -24,7 +24,7 @@ from agentgraph.agent import AgentSpec
 from agentgraph.agents import DEFAULT_AGENTS
 from agentgraph.finetune.datasets.common import pick
 from agentgraph.finetune.datasets.math import math_question
-from agentgraph.finetune.datasets.retrieval import cite, follow_up_on, random_fact
+from agentgraph.finetune.datasets.retrieval import cite, follow_up_on, random_fact, slug
 from agentgraph.finetune.datasets.vocab import FIRST_NAMES
 from agentgraph.finetune.datasets.writing import writing_task
 from agentgraph.router import CONVERSATION
@@ -189,7 +189,7 @@ def follow_up(rng: random.Random, split: str) -> Turns | None:
         phrase, task, held = made or _number_follow_up(rng, computed.value, split)
         return Turns(tuple(earlier), phrase, (("math", task, ()),), held_out=held)
     fact = random_fact(rng, split, numeric=roll < 0.6)
-    source = fact.entity.lower().replace(" ", "-") + ".md"
+    source = slug(fact.entity) + ".md"
     earlier.append((fact.question, cite(fact.sentence, source)))
     if roll < 0.6 and fact.value.replace(",", "").isdigit():
         phrase, task, held = _number_follow_up(rng, Fraction(int(fact.value.replace(",", ""))), split)

@@ -157,6 +157,18 @@ def test_math_items_with_facts_match_their_independent_values() -> None:
         assert math_data.check_result(item, mathexpr.evaluate(item.argument)), item
 
 
+def test_explicit_expressions_are_copied_with_their_parentheses() -> None:
+    rng = random.Random(5)
+    nested = 0
+    for _ in range(400):
+        item = math_data._arith_expression(rng, "train")
+        assert math_data.check_result(item, mathexpr.evaluate(item.argument)), item
+        shown = item.question.replace(" ", "").replace("×", "*").replace("÷", "/").replace("−", "-").replace("^", "**")
+        assert item.argument in shown, item
+        nested += item.argument.count("(") >= 2
+    assert nested > 40
+
+
 def test_router_rosters_also_ask_only_the_shipped_agent_beside_invented_ones() -> None:
     from agentgraph.finetune.datasets.router_turns import roster_request
 

@@ -208,9 +208,9 @@ def follow_up(rng: random.Random, split: str) -> Turns | None:
 
 ROSTER_POOL: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
-        "units",
-        "Converts quantities between units of measure.",
-        ("Convert {n} miles to kilometres.", "How many litres is {n} gallons?", "what is {n} pounds in kg"),
+        "parcels",
+        "Tracks parcels and deliveries.",
+        ("Where is parcel {n}?", "When will my parcel from {co} arrive?", "track package {n} please"),
     ),
     (
         "weather",

@@ -203,3 +203,11 @@ def test_no_registered_tools_adapter_is_named(tmp_path: Path) -> None:
     settings = Settings(registry_path=tmp_path / "registry.toml")
     with pytest.raises(TrainingError, match="on top of the 'tools' adapter and none is registered"):
         starting_adapter(settings, "x")
+
+
+def test_router_rosters_never_hold_the_notebook_agent(units: AgentSpec) -> None:
+    from agentgraph.finetune.datasets.router_turns import ROSTER_POOL
+
+    names = {name for name, _, _ in ROSTER_POOL}
+    assert units.name not in names, "the router would be trained on the agent notebook 02 shows it has never seen"
+    assert not any("unit" in description.lower() for _, description, _ in ROSTER_POOL)

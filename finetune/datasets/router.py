@@ -45,14 +45,17 @@ KINDS = (
     ("retrieval+math+writing", 0.02),
     ("math+math", 0.02),
     ("retrieval>math", 0.1),
+    ("composed", 0.08),
     ("math>math", 0.04),
     ("follow-up", 0.19),
     ("roster", 0.12),
 )
 """Request kinds and their shares: `+` joins independent parts, `>` a part that needs the one before it
-(`router_turns.py` makes those, the follow-ups and the rosters)."""
+(`router_turns.py` makes those, the one-sentence requests that need a search first (`composed`), the
+follow-ups and the rosters)."""
 TURN_KINDS = {
     "retrieval>math": router_turns.dependent_request,
+    "composed": router_turns.composed_request,
     "math>math": router_turns.math_chain_request,
     "follow-up": router_turns.follow_up,
     "roster": router_turns.roster_request,

@@ -132,6 +132,31 @@ DEPENDENT_STEPS: tuple[str, ...] = (
     "then square it",
 )
 """A later part of one request that works on the number an earlier part finds."""
+COMPOSED_MATH: tuple[tuple[str, str], ...] = (
+    ("What is {k} times {p}?", "Multiply {p} by {k}."),
+    ("Look up {p} and multiply it by {k}.", "Multiply {p} by {k}."),
+    ("If {p} doubled, what would it be?", "Double {p}."),
+    ("How much is {p} plus {k}?", "Add {k} to {p}."),
+    ("what's {p} minus {k}", "Subtract {k} from {p}."),
+    ("Find {p} and divide it by {k}.", "Divide {p} by {k}."),
+    ("What would {p} be, split {k} ways?", "Split {p} {k} ways."),
+    ("What is {q}% of {p}?", "What is {q}% of {p}?"),
+    ("Take {p} and knock {q}% off it.", "Take {q}% off {p}."),
+    ("What would {p} be after a {q}% rise?", "Increase {p} by {q}%."),
+    ("Can you check {p} and tell me what half of it is?", "Halve {p}."),
+    ("I need {p} times {k} - can you work it out?", "Multiply {p} by {k}."),
+)
+"""One sentence that asks for a document's number and what to do with it, and the math step's task,
+which names the number the search finds."""
+COMPOSED_WRITING: tuple[str, ...] = (
+    "Write a short email to {who} explaining {p}.",
+    "Draft a two-sentence note for {who} about {p}.",
+    "Tell {who} {p} in one friendly sentence.",
+    "write {who} a quick message saying what {p} is",
+    "Put together a short reminder for {who} about {p}.",
+)
+"""A writing request whose content is a document's fact: the fact is searched first."""
+RECIPIENTS = ("the team", "new members", "the committee", "our customers", "Sam", "the volunteers", "everyone on the rota")
 
 
 def _number_follow_up(rng: random.Random, value: Fraction, split: str) -> tuple[str, str, bool]:
@@ -164,6 +189,28 @@ def dependent_request(rng: random.Random, split: str) -> Turns:
         handoffs.append(("writing", task, ()))
         held |= held_writing
     return Turns((), " ".join(task for _, task, _ in handoffs), tuple(handoffs), held_out=held or fact.held_out)
+
+
+def composed_request(rng: random.Random, split: str) -> Turns:
+    """One sentence that needs a document's fact first: a search, then a math step on its number or a
+    writing step about it ("What is 3 times the length of Kelm Bridge?" -> retrieval "Find the length
+    of Kelm Bridge.", then math "Multiply the length of Kelm Bridge by 3." after it)."""
+    writing = rng.random() < 0.3
+    fact = random_fact(rng, split, numeric=not writing)
+    while not writing and fact.attribute.name == "founded":  # a year is not an amount to multiply
+        fact = random_fact(rng, split, numeric=True)
+    phrase = fact.attribute.phrases[0].format(e=fact.entity)
+    search: Handoff = ("retrieval", f"Find {phrase}.", ())
+    if writing:
+        request, held = pick(rng, COMPOSED_WRITING, split)
+        request = request.format(who=rng.choice(RECIPIENTS), p=phrase)
+        return Turns((), request, (search, ("writing", request, ("retrieval",))), held_out=held or fact.held_out)
+    (request, task), held = pick(rng, COMPOSED_MATH, split)
+    k, q = rng.randint(2, 24), rng.choice((5, 10, 15, 20, 25, 30))
+    request = request.format(p=phrase, k=k, q=q)
+    request = request[:1].upper() + request[1:] if rng.random() < 0.85 else request
+    step = task.format(p=phrase, k=k, q=q)
+    return Turns((), request, (search, ("math", step, ("retrieval",))), held_out=held or fact.held_out)
 
 
 def math_chain_request(rng: random.Random, split: str) -> Turns:

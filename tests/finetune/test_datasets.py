@@ -169,6 +169,21 @@ def test_explicit_expressions_are_copied_with_their_parentheses() -> None:
     assert nested > 40
 
 
+def test_one_sentence_requests_that_need_a_fact_search_first() -> None:
+    from agentgraph.finetune.datasets.router_turns import composed_request
+
+    rng = random.Random(8)
+    seen = set()
+    for _ in range(200):
+        turns = composed_request(rng, "train")
+        (first, search, first_needs), (agent, task, needs) = turns.handoffs
+        assert (first, first_needs, needs) == ("retrieval", (), ("retrieval",)), turns
+        assert search.startswith("Find ") and search[5:-1] in turns.request, turns
+        assert search[5:-1] in task, "the later step must name the fact it works on"
+        seen.add(agent)
+    assert seen == {"math", "writing"}
+
+
 def test_router_rosters_also_ask_only_the_shipped_agent_beside_invented_ones() -> None:
     from agentgraph.finetune.datasets.router_turns import roster_request
 
@@ -251,7 +266,11 @@ def test_router_calls_copy_the_request(built: dict[str, DatasetInfo]) -> None:
             offered = {tool["function"]["name"].removeprefix("transfer_to_") for tool in json.loads(row["tools"])}
             assert {agent for agent, _ in handoffs} <= offered  # only agents of the row's roster
             user = messages[1]["content"]
-            if not user.startswith("Earlier in this conversation:"):  # one request: its parts, word for word
+            searched_first = handoffs[0][1].startswith("Find ") and not user.startswith(handoffs[0][1])
+            if searched_first:  # one sentence needing a fact: a search for it, then a step naming it
+                fact = handoffs[0][1][5:-1]
+                assert fact in user and all(fact in task for _, task in handoffs[1:]), handoffs
+            elif not user.startswith("Earlier in this conversation:"):  # one request: its parts, word for word
                 assert " ".join(task for _, task in handoffs) == user
             writing_positions = [i for i, (agent, _) in enumerate(handoffs) if agent == "writing"]
             assert writing_positions in ([], [len(handoffs) - 1]), "a writing part comes last"
@@ -268,6 +287,7 @@ def test_router_calls_copy_the_request(built: dict[str, DatasetInfo]) -> None:
         "retrieval+writing",
         "retrieval+math",
         "retrieval>math",
+        "composed",
         "follow-up",
         "roster",
     } <= set(kinds)

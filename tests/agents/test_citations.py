@@ -48,7 +48,7 @@ def test_a_supported_claim_without_a_marker_gets_one():
 
 def test_math_results_are_statements_that_say_what_they_are():
     assert math_statement("What is 17% of 2400?", "The answer is 408.", ["408"]) == "17% of 2400 is 408."
-    assert math_statement("(38 - 19) * (7 + 6) = ?", "The answer is 247.", ["247"]) == "(38 - 19) * (7 + 6) is 247."
+    assert math_statement("(41 - 16) * (3 + 8) = ?", "The answer is 275.", ["275"]) == "(41 - 16) * (3 + 8) is 275."
     assert math_statement("Solve 2*x+3=11", "The answer is 4.", ["x = 4"]) == "Solve 2*x+3=11: x = 4."
     worded = math_statement("A ticket costs 4.50; how much do three cost?", "The answer is 13.5.", ["27/2 ≈ 13.5"])
     assert worded == "A ticket costs 4.50; how much do three cost? The answer is 13.5."
@@ -73,7 +73,7 @@ def test_a_writing_request_that_states_its_facts_gives_them_to_the_writing_agent
 def test_a_calculator_call_must_compute_the_expression_the_task_writes_out():
     from agentgraph.agents.math import check_math_call, explicit_expression
 
-    assert explicit_expression("(38 - 19) * (7 + 6) = ?") == "(38 - 19) * (7 + 6)"
+    assert explicit_expression("(41 - 16) * (3 + 8) = ?") == "(41 - 16) * (3 + 8)"
     assert explicit_expression("What is 3 + 4 and then 5 more?") is None  # it asks for more than the expression
     problem = check_math_call("Calculate (17 - 4) * (6 + 9).", "calculator", {"expression": "(17-4)*6+9"})
     assert problem and "'(17 - 4) * (6 + 9)'" in problem

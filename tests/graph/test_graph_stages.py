@@ -146,16 +146,16 @@ def test_a_follow_up_step_reads_the_previous_turn_as_a_fact(agents, settings, sa
 
 def test_a_call_that_rewrites_the_tasks_expression_is_corrected_before_it_runs(agents, settings):
     script = Script(
-        router=[ai("", needing("math", "(38 - 19) * (7 + 6) = ?"))],
+        router=[ai("", needing("math", "(41 - 16) * (3 + 8) = ?"))],
         math=[
-            ai("", call("calculator", expression="(38-19)*7+6")),
-            ai("", call("calculator", expression="(38 - 19) * (7 + 6)")),
-            ai("The answer is 247."),
+            ai("", call("calculator", expression="(41-16)*3+8")),
+            ai("", call("calculator", expression="(41 - 16) * (3 + 8)")),
+            ai("The answer is 275."),
         ],
     )
     out = build_graph(agents, settings=settings, model_factory=script.factory).invoke({"messages": [HumanMessage("q")]})
     calls = out["results"]["math-1"]["tool_calls"]
-    assert [(c["args"]["expression"], c["status"]) for c in calls] == [("(38-19)*7+6", "error"), ("(38 - 19) * (7 + 6)", "success")]
+    assert [(c["args"]["expression"], c["status"]) for c in calls] == [("(41-16)*3+8", "error"), ("(41 - 16) * (3 + 8)", "success")]
     correction = [m for m in out["transcripts"]["math-1"]["messages"] if m.type == "tool"][0].content
-    assert "calculator(expression='(38 - 19) * (7 + 6)')" in correction
-    assert "247" in out["answer"] and out["errors"] == []
+    assert "calculator(expression='(41 - 16) * (3 + 8)')" in correction
+    assert "275" in out["answer"] and out["errors"] == []

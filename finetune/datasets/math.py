@@ -14,6 +14,7 @@ its final tool argument: no expression or equation appears in two splits.
 from __future__ import annotations
 
 import json
+import operator
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -228,6 +229,15 @@ STYLE_PREFIXES = ("Hey, ", "Quick question: ", "Hi! ", "Please help: ", "")
 STYLE_SUFFIXES = (" Thanks!", " Thank you.", " Exact answer please.", "")
 
 
+_APPLY: dict[str, Callable[[Fraction, Fraction], Fraction]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
+"""The four operators as functions on exact values."""
+
+
 def _signed(value: int, first: bool = False) -> str:
     if first:
         return str(value)
@@ -249,7 +259,7 @@ def _arith_binary(rng: random.Random, split: str) -> MathItem:
         a = Num(a.value, str(int(a.value)))
     if op == "/" and b.value == 0:
         b = integer(rng, 1, 9)
-    expected = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value, "/": a.value / b.value}[op]
+    expected = _APPLY[op](a.value, b.value)
     if rng.random() < 0.5:
         glyph = rng.choice(_OPERATOR_WORDS[op])
         shown = f"{written(rng, a)}{glyph}{written(rng, b)}"
@@ -319,8 +329,7 @@ def _expression(rng: random.Random, depth: int, glyphs: dict[str, str], gap: str
     level = _PRECEDENCE[op]
     left = _grouped(left, rng, left.precedence < level)
     right = _grouped(right, rng, right.precedence < level or (right.precedence == level and op in "-/"))
-    value = {"+": left.value + right.value, "-": left.value - right.value, "*": left.value * right.value}.get(op)
-    value = left.value / right.value if value is None else value
+    value = _APPLY[op](left.value, right.value)
     return _Term(f"{left.shown}{gap}{glyphs[op]}{gap}{right.shown}", f"{left.code}{op}{right.code}", value, level)
 
 

@@ -44,7 +44,7 @@ def _from_document(rng: random.Random, split: str) -> Known:
     text = cite(fact.sentence, source) if rng.random() < 0.7 else fact.sentence
     if rng.random() < 0.35:
         text = f"{_CONVERSATION}{fact.question} {text}"
-    return Known(text, number, fact.attribute.phrases[0].format(e=fact.entity), fact.attribute.name == "founded")
+    return Known(text, number, fact.attribute.phrases[0].format(e=fact.entity), fact.attribute.is_year)
 
 
 def _from_math(rng: random.Random) -> Known:

@@ -77,6 +77,11 @@ class Attribute:
     value: Callable[[random.Random], str]
     numeric: bool = False
 
+    @property
+    def is_year(self) -> bool:
+        """Whether the value is a year (a date to count from, not an amount)."""
+        return self.name == "founded"
+
 
 def _year(low: int, high: int) -> Callable[[random.Random], str]:
     return lambda rng: str(rng.randint(low, high))
@@ -611,6 +616,7 @@ class RetrievalBuilder:
         rng.shuffle(pairs)
         agent = retrieval_agent()
         config = get_settings().retrieval
+        passages_of = {d: chunks(d, config) for d in documents}
         examples = []
         for document, index in pairs[:rows]:
             fact = document.facts[index]
@@ -622,9 +628,9 @@ class RetrievalBuilder:
                 similar = [d for d in same_kind if d not in distractors]
                 pool = similar if similar and rng.random() < 0.6 else [d for d in others if d not in distractors]
                 distractors.append(rng.choice(pool))
-            holding = [c for c in chunks(document, config) if fact.sentence in " ".join(c.split())]
+            holding = [c for c in passages_of[document] if fact.sentence in " ".join(c.split())]
             passages = [Passage(document.source, rng.choice(holding))]
-            passages += [Passage(d.source, rng.choice(chunks(d, config))) for d in distractors]
+            passages += [Passage(d.source, rng.choice(passages_of[d])) for d in distractors]
             rng.shuffle(passages)
             query = f"{document.entity} {fact.attribute.term}"
             if config.focus_sentences:

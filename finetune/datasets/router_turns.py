@@ -197,7 +197,7 @@ def composed_request(rng: random.Random, split: str) -> Turns:
     of Kelm Bridge.", then math "Multiply the length of Kelm Bridge by 3." after it)."""
     writing = rng.random() < 0.3
     fact = random_fact(rng, split, numeric=not writing)
-    while not writing and fact.attribute.name == "founded":  # a year is not an amount to multiply
+    while not writing and fact.attribute.is_year:  # a year is not an amount to multiply
         fact = random_fact(rng, split, numeric=True)
     phrase = fact.attribute.phrases[0].format(e=fact.entity)
     search: Handoff = ("retrieval", f"Find {phrase}.", ())
